@@ -1,0 +1,1 @@
+"""The channel layer: channels, provider packages and inbound webhook endpoints."""

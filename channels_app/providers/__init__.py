@@ -1,0 +1,1 @@
+"""Provider packages behind one contract; see `base.py` and `registry.py`."""

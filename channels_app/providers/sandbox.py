@@ -1,0 +1,19 @@
+"""The sandbox provider: accepts every send without talking to anyone.
+
+Used by channels configured with `"sandbox": true` (the demo workspace) and by
+`api` channels that have no callback URL, so the whole status path is real
+without a provider account.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from channels_app.providers.base import Outbound, SendResult
+
+
+class SandboxProvider:
+    channel_type = "sandbox"
+
+    def send(self, outbound: Outbound) -> SendResult:
+        return SendResult.sent(f"sbx_{secrets.token_hex(12)}")

@@ -1,0 +1,1 @@
+"""The conversation domain: contacts, conversations, messages; services, selectors, API."""

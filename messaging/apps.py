@@ -1,0 +1,8 @@
+"""App config for the conversation domain."""
+
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "messaging"
+    verbose_name = "Messaging"

@@ -1,0 +1,104 @@
+"""Reactions on messages: an agent's or a contact's emoji or tapback."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inbox.errors import ValidationFailed
+from inbox.models import User
+from messaging.events import record_event
+from messaging.models import Contact, Message, Reaction
+from messaging.representations import message_resource
+
+# Tapback names (Linq) and the emoji each one shows as.
+TAPBACK_EMOJI = {
+    "love": "❤️",
+    "like": "👍",
+    "dislike": "👎",
+    "laugh": "😂",
+    "emphasize": "‼️",
+    "question": "❓",
+}
+MAX_EMOJI_LENGTH = 32
+
+
+def _normalise(reaction: str) -> tuple[str, str]:
+    """(emoji, tapback kind) for a tapback name or an emoji."""
+    if not isinstance(reaction, str) or not reaction.strip():
+        raise ValidationFailed("Give an emoji or a tapback name.", field="type")
+    value = reaction.strip()
+    if value in TAPBACK_EMOJI:
+        return TAPBACK_EMOJI[value], value
+    if len(value) > MAX_EMOJI_LENGTH or value.isascii():
+        raise ValidationFailed(
+            "Must be an emoji or one of love, like, dislike, laugh, emphasize, question.",
+            field="type",
+        )
+    kind = next((k for k, e in TAPBACK_EMOJI.items() if e == value), "")
+    return value, kind
+
+
+def react_to_message(
+    *,
+    message: Message,
+    reaction: str,
+    operation: str = "add",
+    actor_user: User | None = None,
+    actor_contact: Contact | None = None,
+) -> Reaction | None:
+    """Add or remove a reaction. Adding twice is a no-op; returns the reaction."""
+    if operation not in ("add", "remove"):
+        raise ValidationFailed("Must be 'add' or 'remove'.", field="operation")
+    if (actor_user is None) == (actor_contact is None):
+        raise ValueError("exactly one of actor_user and actor_contact")
+    if message.deleted_at is not None:
+        raise ValidationFailed("Deleted messages cannot be reacted to.")
+    emoji, kind = _normalise(reaction)
+    actor_type = Reaction.Actor.AGENT if actor_user else Reaction.Actor.CONTACT
+    live = Reaction.objects.filter(
+        message=message,
+        emoji=emoji,
+        actor_type=actor_type,
+        actor_user=actor_user,
+        actor_contact=actor_contact,
+        removed_at__isnull=True,
+    )
+    with transaction.atomic():
+        existing = live.select_for_update().first()
+        if operation == "remove":
+            if existing is None:
+                return None
+            existing.removed_at = timezone.now()
+            existing.save(update_fields=["removed_at"])
+            result = existing
+        elif existing is not None:
+            return existing
+        else:
+            try:
+                with transaction.atomic():
+                    result = Reaction.objects.create(
+                        workspace_id=message.workspace_id,
+                        message=message,
+                        emoji=emoji,
+                        kind=kind,
+                        actor_type=actor_type,
+                        actor_user=actor_user,
+                        actor_contact=actor_contact,
+                    )
+            except IntegrityError:  # the same reaction landed concurrently
+                return live.first()
+        fresh = (
+            Message.objects.select_related("workspace", "conversation", "channel", "reply_to")
+            .prefetch_related("attachments", "reactions__actor_user", "reactions__actor_contact")
+            .get(pk=message.pk)
+        )
+        data = message_resource(fresh)
+        data["meta"] = {"change": f"reaction.{operation}", "reactionId": result.public_id}
+        record_event(
+            workspace=fresh.workspace,
+            event="message.updated",
+            data=data,
+            conversation_public_id=fresh.conversation.public_id,
+        )
+    return result

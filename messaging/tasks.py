@@ -1,0 +1,60 @@
+"""Celery tasks of the conversation domain: thin wrappers around services.
+
+Each task takes ids, calls one service, and owns its retry policy.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from messaging.models import Message
+from messaging.services import messages as message_services
+from messaging.services.conversations import wake_snoozed_conversations
+
+logger = logging.getLogger(__name__)
+
+MAX_DELIVERY_ATTEMPTS = 6
+
+
+@shared_task(bind=True, max_retries=MAX_DELIVERY_ATTEMPTS, acks_late=True)
+def deliver_message_task(self, message_pk: int) -> str:
+    result = message_services.deliver_message(message_pk=message_pk)
+    if result is None:
+        return "skipped"
+    if result.ok:
+        return "sent"
+    if result.retryable:
+        if self.request.retries >= self.max_retries:
+            message_services.fail_message(
+                message_pk=message_pk,
+                code=result.error_code or "DELIVERY_FAILED",
+                reason=result.error_message or "The provider kept failing; retries exhausted.",
+            )
+            return "failed"
+        # Exponential backoff, or the provider's own hint when it gave one.
+        countdown = result.retry_after_seconds or min(30 * 2**self.request.retries, 3600)
+        raise self.retry(countdown=countdown)
+    return "failed"
+
+
+@shared_task
+def send_due_scheduled_messages() -> int:
+    """Queue scheduled messages whose time has come (run by Celery beat)."""
+    due = list(
+        Message.objects.filter(
+            status=Message.Status.PENDING,
+            scheduled_at__lte=timezone.now(),
+            delivery_claimed_at__isnull=True,
+        ).values_list("pk", flat=True)[:500]
+    )
+    for pk in due:
+        deliver_message_task.delay(pk)
+    return len(due)
+
+
+@shared_task
+def wake_snoozed_conversations_task() -> int:
+    return wake_snoozed_conversations()
