@@ -6,13 +6,14 @@ validate first, then change rows in one transaction, record their events in
 the outbox, and hand side effects to Celery on commit.
 """
 
-from messaging.services.contacts import create_contact, find_or_create_contact
+from messaging.services.contacts import create_contact, find_or_create_contact, update_contact
 from messaging.services.conversations import (
     assign_conversation,
     close_conversation,
     open_conversation,
     reopen_conversation,
     snooze_conversation,
+    update_conversation,
     wake_snoozed_conversations,
 )
 from messaging.services.messages import (
@@ -43,6 +44,8 @@ __all__ = [
     "retry_message",
     "send_message",
     "snooze_conversation",
+    "update_contact",
+    "update_conversation",
     "update_message_status",
     "wake_snoozed_conversations",
 ]

@@ -67,6 +67,58 @@ def create_contact(
     return contact
 
 
+def update_contact(
+    *,
+    contact: Contact,
+    name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    avatar_url: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+) -> Contact:
+    """Change the given fields; None leaves a field as it is, "" clears phone/email."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name.strip()
+    if phone is not None:
+        try:
+            changes["phone"] = normalize_phone(phone) if phone else ""
+        except AddressError as exc:
+            raise ValidationFailed(str(exc), field="phone") from exc
+    if email is not None:
+        try:
+            changes["email"] = normalize_email(email) if email else ""
+        except AddressError as exc:
+            raise ValidationFailed(str(exc), field="email") from exc
+    if avatar_url is not None:
+        changes["avatar_url"] = avatar_url
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise ValidationFailed("Must be an object.", field="metadata")
+        changes["metadata"] = metadata
+    if tags is not None:
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValidationFailed("Must be a list of strings.", field="tags")
+        changes["tags"] = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    others = Contact.objects.filter(workspace_id=contact.workspace_id).exclude(pk=contact.pk)
+    if changes.get("phone") and others.filter(phone=changes["phone"]).exists():
+        raise AlreadyExists("A contact with this phone already exists.", field="phone")
+    if changes.get("email") and others.filter(email=changes["email"]).exists():
+        raise AlreadyExists("A contact with this email already exists.", field="email")
+    try:
+        with transaction.atomic():
+            for field, value in changes.items():
+                setattr(contact, field, value)
+            contact.save()
+            record_event(
+                workspace=contact.workspace, event="contact.updated", data=contact_data(contact)
+            )
+    except IntegrityError as exc:
+        raise AlreadyExists("A contact with this phone or email already exists.") from exc
+    return contact
+
+
 def find_or_create_contact(
     *, workspace: Workspace, channel_type: str, address: str, name: str = ""
 ) -> tuple[Contact, bool]:

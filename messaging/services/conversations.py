@@ -118,6 +118,39 @@ def open_conversation(
     return conversation, True
 
 
+def update_conversation(
+    *,
+    conversation: Conversation,
+    priority: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict | None = None,
+    by: User | None = None,
+) -> Conversation:
+    """Change priority, replace tags, merge metadata."""
+    if priority is not None and priority not in Conversation.Priority.values:
+        raise ValidationFailed(
+            f"Must be one of {', '.join(Conversation.Priority.values)}.", field="priority"
+        )
+    if tags is not None and (
+        not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
+    ):
+        raise ValidationFailed("Must be a list of strings.", field="tags")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValidationFailed("Must be an object.", field="metadata")
+    with transaction.atomic():
+        conversation = _locked(conversation)
+        if priority is not None:
+            conversation.priority = priority
+        if tags is not None:
+            conversation.tags = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        if metadata is not None:
+            conversation.metadata = {**conversation.metadata, **metadata}
+        conversation.updated_at = timezone.now()
+        conversation.save(update_fields=["priority", "tags", "metadata", "updated_at"])
+        _event(conversation, "conversation.updated", by=_actor_id(by))
+    return conversation
+
+
 def assign_conversation(
     *,
     conversation: Conversation,
