@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from inbox.api.envelope import error_body
 from inbox.request_context import accept_request_id, request_id_var
+
+logger = logging.getLogger(__name__)
 
 
 class RequestIdMiddleware:
@@ -23,3 +27,24 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class ApiErrorMiddleware:
+    """Under /api/, an exception that escaped DRF still answers in the JSON envelope."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/api/"):
+            return None
+        logger.exception("unhandled error under /api/")
+        body = error_body(
+            getattr(request, "request_id", "-"),
+            "INTERNAL_ERROR",
+            "Something went wrong on our side; it has been logged.",
+        )
+        return JsonResponse(body, status=500)

@@ -138,3 +138,35 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return "*" in self.scopes or scope in self.scopes
+
+
+class IdempotencyRecord(models.Model):
+    """The stored outcome of a POST made with an `Idempotency-Key`.
+
+    Inserted before the request runs (the unique constraint makes concurrent
+    duplicates wait their turn or get a conflict), completed with the response
+    afterwards, and replayed for 24 hours.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    # SHA-256 of method, path and body: the same key with another request is a conflict.
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [
+            # Periodic purge of records older than the replay window.
+            models.Index(fields=["created_at"], name="idempotency_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

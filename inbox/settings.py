@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "inbox",
     "channels_app",
     "messaging",
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "inbox.middleware.RequestIdMiddleware",
+    "inbox.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -165,11 +167,22 @@ WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 if not IS_PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+# --- Cache: rate-limit counters --------------------------------------------
+# Process memory in the embedded default; production shares counters across
+# web processes through Redis (`CACHE_URL=redis://host:6379/1`).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Celery -------------------------------------------------------------------
 # The embedded default is kombu's file-system transport: a worker started by
 # `make run` exchanges tasks with the web process through files under var/,
 # so no broker server is needed. Production points this at Redis or RabbitMQ.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://localhost/"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed"):
@@ -196,7 +209,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "send-due-scheduled-messages": {
         "task": "messaging.tasks.send_due_scheduled_messages",
-        "schedule": 15.0,
+        "schedule": 10.0,
+    },
+    "purge-expired-uploads": {
+        "task": "messaging.tasks.purge_expired_uploads_task",
+        "schedule": 3600.0,
+    },
+    "purge-idempotency-records": {
+        "task": "messaging.tasks.purge_idempotency_records_task",
+        "schedule": 3600.0,
     },
     "wake-snoozed-conversations": {
         "task": "messaging.tasks.wake_snoozed_conversations_task",
@@ -213,6 +234,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
+    "EXCEPTION_HANDLER": "inbox.api.exceptions.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
@@ -222,6 +244,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Native REST API of the multi-tenant messaging inbox.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed package, not a CDN: docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Security -----------------------------------------------------------------
@@ -265,6 +292,11 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- API ----------------------------------------------------------------------
+# Requests per API key (or per client IP before authentication) per window.
+API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
+API_RATE_WINDOW_SECONDS = int(os.environ.get("API_RATE_WINDOW_SECONDS", "60"))
 
 # --- Product ------------------------------------------------------------------
 # Media uploads not used by a message are deleted after this long.

@@ -1,14 +1,15 @@
-"""Root URLs: admin, health probes, media in development."""
+"""Root URLs: admin, the API, health probes, media in development."""
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.static import serve
 
 from inbox.views.health import healthz, readyz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("inbox.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from messaging.models import Message
 from messaging.services import messages as message_services
 from messaging.services.conversations import wake_snoozed_conversations
+from messaging.services.media import purge_expired_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +59,15 @@ def send_due_scheduled_messages() -> int:
 @shared_task
 def wake_snoozed_conversations_task() -> int:
     return wake_snoozed_conversations()
+
+
+@shared_task
+def purge_expired_uploads_task() -> int:
+    return purge_expired_uploads()
+
+
+@shared_task
+def purge_idempotency_records_task() -> int:
+    from inbox.api.idempotency import purge_expired_records
+
+    return purge_expired_records()

@@ -18,7 +18,9 @@ from messaging.services.conversations import (
 )
 from messaging.services.messages import (
     bulk_mark_read,
+    delete_message,
     deliver_message,
+    edit_message,
     mark_read,
     receive_message,
     record_delivery_result,
@@ -33,7 +35,9 @@ __all__ = [
     "bulk_mark_read",
     "close_conversation",
     "create_contact",
+    "delete_message",
     "deliver_message",
+    "edit_message",
     "find_or_create_contact",
     "mark_read",
     "open_conversation",

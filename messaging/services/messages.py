@@ -30,7 +30,12 @@ from messaging.addresses import AddressError, normalize_address
 from messaging.content import content_text, validate_content
 from messaging.errors import (
     ChannelNotConnected,
+    DeleteNotSupported,
+    DeleteWindowExpired,
+    EditNotSupported,
+    EditWindowExpired,
     InvalidRecipient,
+    MessageNotFound,
     OutsideMessageWindow,
     UnsupportedContentType,
 )
@@ -39,6 +44,7 @@ from messaging.models import Contact, Conversation, Message
 from messaging.representations import conversation_summary, message_resource
 from messaging.services.contacts import contact_address, find_or_create_contact
 from messaging.services.conversations import open_conversation
+from messaging.services.media import attach_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,7 @@ STATUS_TIMESTAMP_FIELD = {
     Status.DELIVERED: "delivered_at",
     Status.READ: "read_at",
 }
+SCHEDULE_COUNTDOWN_LIMIT_SECONDS = 3000
 STATUS_EVENT = {
     Status.SENT: "message.sent",
     Status.DELIVERED: "message.delivered",
@@ -273,10 +280,17 @@ def send_message(
                 scheduled_at=scheduled_at,
                 created_at=now,
             )
+            attach_uploads(message=message)
             _bump_conversation_counters(conversation, message, inbound=False)
-            if not is_private and scheduled_at is None:
+            if not is_private:
                 pk = message.pk
-                transaction.on_commit(lambda: _enqueue_delivery(pk))
+                delay = (scheduled_at - now).total_seconds() if scheduled_at else None
+                # Near-term schedules ride the broker's countdown; later ones
+                # (beyond a broker's redelivery horizon) are picked up by the
+                # beat task `send_due_scheduled_messages`, which also backs
+                # these up if the broker loses them.
+                if delay is None or delay <= SCHEDULE_COUNTDOWN_LIMIT_SECONDS:
+                    transaction.on_commit(lambda: _enqueue_delivery(pk, countdown=delay))
     except IntegrityError:
         if idempotency_key:
             existing = Message.objects.filter(
@@ -636,3 +650,106 @@ def bulk_mark_read(
             ).filter(pk__in=conversation_ids):
                 _conversation_updated(conv, change="read")
     return marked
+
+
+# --- Delete and edit ----------------------------------------------------------
+
+
+def _refresh_after_removal(conversation_id: int) -> None:
+    """Counters and the last message after a message left the thread."""
+    last = (
+        Message.objects.filter(conversation_id=conversation_id, deleted_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    Conversation.objects.filter(pk=conversation_id).update(
+        message_count=Coalesce(
+            Subquery(
+                Message.objects.filter(conversation_id=conversation_id, deleted_at__isnull=True)
+                .order_by()
+                .values("conversation")
+                .annotate(n=Count("id"))
+                .values("n")
+            ),
+            Value(0),
+        ),
+        last_message=last,
+        last_message_at=last.created_at if last else None,
+    )
+    recount_unread([conversation_id])
+
+
+def delete_message(*, message: Message, for_everyone: bool = False) -> Message:
+    """Soft-delete: the message leaves every list but stays for operators.
+
+    With `for_everyone`, the channel must support deleting and the message
+    must be an outbound one still inside the channel's window.
+    """
+    if message.deleted_at is not None:
+        raise MessageNotFound(f"Message {message.public_id} does not exist.")
+    capabilities = message.channel.capabilities
+    now = timezone.now()
+    if for_everyone:
+        if not capabilities.delete_for_everyone:
+            raise DeleteNotSupported(
+                f"{message.channel.get_type_display()} channels cannot delete messages "
+                "for everyone."
+            )
+        if message.direction != Message.Direction.OUTBOUND:
+            raise DeleteNotSupported("Only messages we sent can be deleted for everyone.")
+        window = capabilities.delete_window_seconds
+        sent = message.sent_at or message.created_at
+        if window is not None and (now - sent).total_seconds() > window:
+            raise DeleteWindowExpired(
+                f"Messages can be deleted for everyone only within {window // 3600} hours."
+            )
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.deleted_at is not None:
+            raise MessageNotFound(f"Message {message.public_id} does not exist.")
+        locked.deleted_at = now
+        locked.deleted_for_everyone = for_everyone
+        locked.save(update_fields=["deleted_at", "deleted_for_everyone", "updated_at"])
+        _refresh_after_removal(locked.conversation_id)
+        _message_event(_load(locked.pk), "message.deleted")
+    return _load(message.pk)
+
+
+def edit_message(*, message: Message, content: dict[str, Any]) -> Message:
+    """Replace the text of an outbound text message where the channel allows edits."""
+    content = validate_content(content)
+    capabilities = message.channel.capabilities
+    if content["type"] != Message.ContentType.TEXT or message.content_type != "text":
+        raise EditNotSupported("Only text messages can be edited, and only into text.")
+    if message.direction != Message.Direction.OUTBOUND:
+        raise EditNotSupported("Only messages we sent can be edited.")
+    if not capabilities.edit and not message.is_private:
+        raise EditNotSupported(
+            f"{message.channel.get_type_display()} channels do not support editing messages."
+        )
+    window = capabilities.edit_window_seconds
+    sent = message.sent_at or message.created_at
+    if (
+        window is not None
+        and not message.is_private
+        and (timezone.now() - sent).total_seconds() > window
+    ):
+        raise EditWindowExpired(f"Messages can be edited only within {window // 3600} hours.")
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.deleted_at is not None:
+            raise MessageNotFound(f"Message {message.public_id} does not exist.")
+        locked.content = content
+        locked.text = content_text(content)
+        locked.edited_at = timezone.now()
+        locked.save(update_fields=["content", "text", "edited_at", "updated_at"])
+        fresh = _load(locked.pk)
+        data = message_resource(fresh)
+        data["meta"] = {"change": "edited"}
+        record_event(
+            workspace=fresh.workspace,
+            event="message.updated",
+            data=data,
+            conversation_public_id=fresh.conversation.public_id,
+        )
+    return _load(message.pk)

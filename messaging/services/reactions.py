@@ -47,15 +47,19 @@ def react_to_message(
     actor_user: User | None = None,
     actor_contact: Contact | None = None,
 ) -> Reaction | None:
-    """Add or remove a reaction. Adding twice is a no-op; returns the reaction."""
+    """Add or remove a reaction. Adding twice is a no-op; returns the reaction.
+
+    The actor is an agent, a contact, or neither: the workspace itself, as
+    when an integration reacts with an API key.
+    """
     if operation not in ("add", "remove"):
         raise ValidationFailed("Must be 'add' or 'remove'.", field="operation")
-    if (actor_user is None) == (actor_contact is None):
-        raise ValueError("exactly one of actor_user and actor_contact")
+    if actor_user is not None and actor_contact is not None:
+        raise ValueError("a reaction has one actor")
     if message.deleted_at is not None:
         raise ValidationFailed("Deleted messages cannot be reacted to.")
     emoji, kind = _normalise(reaction)
-    actor_type = Reaction.Actor.AGENT if actor_user else Reaction.Actor.CONTACT
+    actor_type = Reaction.Actor.CONTACT if actor_contact else Reaction.Actor.AGENT
     live = Reaction.objects.filter(
         message=message,
         emoji=emoji,

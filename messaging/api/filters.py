@@ -1,0 +1,50 @@
+"""Query filters of `GET /messages` (django-filter), with the contract's names."""
+
+from __future__ import annotations
+
+import django_filters
+
+from messaging.models import Message
+from messaging.selectors import search_messages
+
+SORT_FIELDS = {
+    "createdAt": "created_at",
+    "sentAt": "sent_at",
+    "deliveredAt": "delivered_at",
+    "readAt": "read_at",
+    "status": "status",
+}
+
+
+class MessageFilter(django_filters.FilterSet):
+    conversationId = django_filters.CharFilter(field_name="conversation__public_id")
+    channelId = django_filters.CharFilter(field_name="channel__public_id")
+    direction = django_filters.ChoiceFilter(choices=Message.Direction.choices)
+    status = django_filters.ChoiceFilter(choices=Message.Status.choices)
+    contentType = django_filters.ChoiceFilter(
+        field_name="content_type", choices=Message.ContentType.choices
+    )
+    startDate = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    endDate = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    sortBy = django_filters.ChoiceFilter(
+        choices=[(k, k) for k in SORT_FIELDS], method="filter_noop"
+    )
+    sortOrder = django_filters.ChoiceFilter(
+        choices=[("asc", "asc"), ("desc", "desc")], method="filter_noop"
+    )
+
+    class Meta:
+        model = Message
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return search_messages(queryset, value)
+
+    def filter_noop(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset  # applied in `ordering()` so the sort always has a tiebreaker
+
+    def ordering(self) -> list[str]:
+        field = SORT_FIELDS[self.form.cleaned_data.get("sortBy") or "createdAt"]
+        prefix = "" if self.form.cleaned_data.get("sortOrder") == "asc" else "-"
+        return [f"{prefix}{field}", f"{prefix}id"]
