@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -99,6 +100,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             retryAfter=wait,
         )
         headers["Retry-After"] = str(wait)
+    elif isinstance(exc, RequestDataTooBig):
+        response = _response(
+            request, 413, "PAYLOAD_TOO_LARGE", "The request body is larger than this API accepts."
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        response = _response(request, 400, "VALIDATION_ERROR", "The request was malformed.")
     elif isinstance(exc, drf.APIException):
         response = _response(request, exc.status_code, "BAD_REQUEST", str(exc.detail))
     else:

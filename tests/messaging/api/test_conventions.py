@@ -259,3 +259,13 @@ def test_concurrent_duplicates_make_one_message(workspace, channel):
     # One ran; the others were told it was in progress or got its replay.
     assert results.count(201) >= 1
     assert set(results) <= {201, 409}
+
+
+def test_an_oversized_json_body_is_413_in_the_envelope(api, conversation, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {
+        "conversationId": conversation.public_id,
+        "content": {"type": "text", "text": "x" * 2000},
+    }
+    status, answer = api.post("/messages", body)
+    assert (status, answer["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
