@@ -54,11 +54,14 @@ def create_agent(
     role: str = Membership.Role.AGENT,
     password: str | None = None,
     display_name: str = "",
+    is_operator: bool = False,
 ) -> tuple[User, Membership]:
     """Add an agent to a workspace, creating the user when the email is new.
 
     An existing user (an agent of another workspace) keeps their password and
     gains a membership; `password` then only applies to new users.
+    `is_operator` also makes the user staff and superuser, so they can sign in
+    to the Django admin; it only ever grants, never revokes.
     """
     if role not in Membership.Role.values:
         raise ValidationFailed("Must be 'admin' or 'agent'.", field="role")
@@ -77,7 +80,14 @@ def create_agent(
                 user.set_password(password)
             else:
                 user.set_unusable_password()
+            if is_operator:
+                user.is_staff = True
+                user.is_superuser = True
             user.save()
+        elif is_operator and not (user.is_staff and user.is_superuser):
+            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+            user.is_staff = True
+            user.is_superuser = True
         if Membership.objects.filter(workspace=workspace, user=user).exists():
             raise AlreadyExists(f"{email} is already a member of {workspace.slug}.", field="email")
         membership = Membership.objects.create(workspace=workspace, user=user, role=role)

@@ -37,8 +37,10 @@ def _event(conversation: Conversation, event: str, **extra: object) -> None:
 
 def _locked(conversation: Conversation) -> Conversation:
     """Re-read the row under a lock so concurrent changes serialise."""
+    # `of=("self",)`: lock only the conversation row. PostgreSQL refuses
+    # FOR UPDATE across the outer join to the nullable assignee.
     return (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("self",))
         .select_related("workspace", "channel", "contact", "assignee")
         .get(pk=conversation.pk)
     )
@@ -297,7 +299,7 @@ def wake_snoozed_conversations(*, now: datetime | None = None) -> int:
     for pk in due_ids:
         with transaction.atomic():
             conversation = (
-                Conversation.objects.select_for_update()
+                Conversation.objects.select_for_update(of=("self",))
                 .select_related("workspace", "channel", "contact", "assignee")
                 .filter(pk=pk, status=Conversation.Status.SNOOZED, snoozed_until__lte=now)
                 .first()
