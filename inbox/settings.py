@@ -145,6 +145,10 @@ if USE_S3:
     AWS_DEFAULT_ACL = None
     AWS_QUERYSTRING_AUTH = env_bool("AWS_QUERYSTRING_AUTH", True)
     AWS_S3_FILE_OVERWRITE = False
+    # SigV4 presigned URLs: AWS refuses the older SigV2 in newer regions.
+    AWS_S3_SIGNATURE_VERSION = "s3v4"
+    # "path" for S3-compatible servers (MinIO) that serve no virtual hosts.
+    AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE") or None
     default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {"location": os.environ.get("AWS_LOCATION", "")},

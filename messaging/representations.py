@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inbox.links import absolute_url
 from inbox.timefmt import iso
 from messaging.models import Attachment, Conversation, Message, Reaction
 
@@ -16,7 +17,7 @@ from messaging.models import Attachment, Conversation, Message, Reaction
 def attachment_data(attachment: Attachment) -> dict[str, Any]:
     return {
         "id": attachment.public_id,
-        "url": attachment.url,
+        "url": absolute_url(attachment.url),
         "filename": attachment.filename,
         "mimeType": attachment.mime_type,
         "size": attachment.size,

@@ -1,18 +1,23 @@
 """Media uploads: checked by their bytes, stored on the default storage, expiring.
 
-The MIME type is sniffed from the file's first bytes; the name's extension
-and the declared Content-Type are only cross-checked against it, never
-trusted. A message whose content URL points at an upload gets that upload as
-its attachment, and the upload stops expiring.
+The MIME type is sniffed from the file's bytes (its magic number; for text,
+all of it); the name's extension and the declared Content-Type are only
+cross-checked against it, never trusted. A message whose content URL is an
+upload's URL gets that upload as its attachment, and the upload stops
+expiring; unused ones are purged once expired.
 """
 
 from __future__ import annotations
 
+import codecs
+import logging
 import mimetypes
 import re
+import zipfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO
+from urllib.parse import unquote, urlsplit
 
 import filetype
 from django.conf import settings
@@ -23,8 +28,11 @@ from django.utils import timezone
 
 from inbox.errors import ValidationFailed
 from inbox.ids import new_public_id
+from inbox.links import absolute_url
 from inbox.models import Workspace
 from messaging.models import Attachment, MediaUpload, Message
+
+logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 
@@ -65,34 +73,106 @@ MEDIA_RULES: dict[str, MediaRule] = {
         ),
     ),
 }
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+# The stored name's extension, fixed here rather than asked of `mimetypes`,
+# whose answer depends on the host's /etc/mime.types. S3 derives an object's
+# Content-Type from it when none is given.
+_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "audio/ogg": ".ogg",
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+    "audio/aac": ".aac",
+    "audio/amr": ".amr",
+    "audio/x-wav": ".wav",
+    "video/mp4": ".mp4",
+    "video/3gpp": ".3gp",
+    "video/webm": ".webm",
+    "video/quicktime": ".mov",
+    "application/pdf": ".pdf",
+    "application/msword": ".doc",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.ms-powerpoint": ".ppt",
+    DOCX: ".docx",
+    XLSX: ".xlsx",
+    PPTX: ".pptx",
+    "application/zip": ".zip",
+    "text/plain": ".txt",
+    "text/csv": ".csv",
+}
+# An Office Open XML file is a ZIP whose parts live under one of these folders.
+_OOXML_FOLDERS = {"word/": DOCX, "xl/": XLSX, "ppt/": PPTX}
 # MIME names that mean "the client did not say".
 _GENERIC_MIME = {"", "application/octet-stream", "binary/octet-stream"}
 # Types that are the same thing under two names.
 _ALIASES = {
     "audio/x-wav": {"audio/wav", "audio/wave", "audio/vnd.wave"},
     "audio/mp4": {"audio/m4a", "audio/x-m4a", "video/mp4"},
+    "image/jpeg": {"image/jpg", "image/pjpeg"},
+    "audio/mpeg": {"audio/mp3"},
     "text/plain": {"text/csv", "text/markdown"},
+    # Browsers on Windows with Excel installed send CSV files as Excel's type.
+    "text/csv": {"application/csv", "text/x-csv", "application/vnd.ms-excel"},
     "application/zip": {"application/x-zip-compressed"},
     "audio/ogg": {"application/ogg", "audio/opus"},
 }
 _MEDIA_ID_RE = re.compile(r"media_[A-Za-z0-9]{22}")
 _SNIFF_BYTES = 8192
+_TEXT_CHUNK = 64 * 1024
 
 
-def _sniff(head: bytes) -> str | None:
+def _is_text(file: IO[bytes]) -> bool:
+    """Valid UTF-8 without NULs, all of it: text has no magic number to check."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        # The whole file, not a sample: binary bytes after a text prefix must
+        # not pass as text. The size limit bounds the read.
+        while chunk := file.read(_TEXT_CHUNK):
+            if b"\x00" in chunk:
+                return False
+            # The incremental decoder carries a character cut between chunks over.
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    finally:
+        file.seek(0)
+    return True
+
+
+def _zip_kind(file: IO[bytes]) -> str | None:
+    """Tell an Office document from a plain archive by the ZIP's entry names.
+
+    filetype only recognises OOXML when a `word/`, `xl/` or `ppt/` entry comes
+    among the first few, which depends on the program that wrote the file;
+    the central directory lists every entry.
+    """
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    finally:
+        file.seek(0)
+    if "[Content_Types].xml" in names:
+        for folder, mime in _OOXML_FOLDERS.items():
+            if any(name.startswith(folder) for name in names):
+                return mime
+    return "application/zip"
+
+
+def _sniff(file: IO[bytes]) -> str | None:
+    head = file.read(_SNIFF_BYTES)
+    file.seek(0)
     kind = filetype.guess(head)
     if kind is not None:
-        return kind.mime
-    # Text has no magic number: accept it when it is valid UTF-8 without NULs.
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        # A multi-byte character may be cut at the end of the sample.
-        try:
-            head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return "text/plain" if b"\x00" not in head else None
+        return _zip_kind(file) if kind.mime == "application/zip" else kind.mime
+    return "text/plain" if _is_text(file) else None
 
 
 def _same(a: str, b: str) -> bool:
@@ -137,54 +217,63 @@ def create_media_upload(
     if size <= 0:
         raise ValidationFailed("The file is empty.", field="file")
     if size > rule.max_bytes:
+        # In bytes too: just over the limit, rounded megabytes read as equal.
         raise ValidationFailed(
-            f"{media_type.capitalize()} files may be at most {rule.max_bytes // MB} MB; "
-            f"this one is {size / MB:.1f} MB.",
+            f"{media_type.capitalize()} files may be at most {rule.max_bytes // MB} MB "
+            f"({rule.max_bytes} bytes); this one is {size} bytes.",
             field="file",
         )
-    head = file.read(_SNIFF_BYTES)
     file.seek(0)
-    mime = _check_mime(media_type, _sniff(head), filename, declared_mime)
+    mime = _check_mime(media_type, _sniff(file), filename, declared_mime)
     public_id = new_public_id("media")
-    extension = mimetypes.guess_extension(mime) or ""
-    if mime == "text/csv":
-        extension = ".csv"
+    extension = _EXTENSIONS[mime]
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename)[-120:] or f"{public_id}{extension}"
+    content = File(file)
+    # S3 stores this as the object's Content-Type, which its URLs are served
+    # with: the sniffed type, never the client's claim.
+    content.content_type = mime  # type: ignore[attr-defined]
     # The storage upload happens before the row exists and outside any
-    # transaction; if the insert then fails the object is orphaned, which the
-    # periodic clean-up tolerates, rather than holding a transaction open.
+    # transaction, rather than holding one open during a network call.
     stored_name = default_storage.save(
-        f"uploads/{timezone.now():%Y/%m}/{public_id}{extension}", File(file)
+        f"uploads/{timezone.now():%Y/%m}/{public_id}{extension}", content
     )
-    return MediaUpload.objects.create(
-        public_id=public_id,
-        workspace=workspace,
-        type=media_type,
-        file=stored_name,
-        filename=safe_name,
-        mime_type=mime,
-        size=size,
-        expires_at=timezone.now() + timedelta(hours=settings.MEDIA_UPLOAD_TTL_HOURS),
-    )
-
-
-def absolute_url(url: str) -> str:
-    return f"{settings.SITE_URL}{url}" if url.startswith("/") else url
+    try:
+        return MediaUpload.objects.create(
+            public_id=public_id,
+            workspace=workspace,
+            type=media_type,
+            file=stored_name,
+            filename=safe_name,
+            mime_type=mime,
+            size=size,
+            expires_at=timezone.now() + timedelta(hours=settings.MEDIA_UPLOAD_TTL_HOURS),
+        )
+    except Exception:
+        # Without a row the periodic clean-up would never find the object.
+        default_storage.delete(stored_name)
+        raise
 
 
 def media_upload_url(upload: MediaUpload) -> str:
     return absolute_url(upload.file.url)
 
 
+def _location(url: str) -> tuple[str, str]:
+    # A signed URL's query changes at every signing; host and path name the file.
+    parts = urlsplit(url)
+    return parts.netloc.lower(), unquote(parts.path)
+
+
 def attach_uploads(*, message: Message) -> list[Attachment]:
-    """Turn the uploads referenced by the message's content URL into attachments.
+    """Turn the upload whose URL is the message's content URL into an attachment.
 
     Must run inside the transaction that created the message.
     """
     url = message.content.get("url")
     if not isinstance(url, str):
         return []
-    ids = _MEDIA_ID_RE.findall(url)
+    location = _location(url)
+    ids = _MEDIA_ID_RE.findall(location[1])
     if not ids:
         return []
     uploads = list(
@@ -194,6 +283,10 @@ def attach_uploads(*, message: Message) -> list[Attachment]:
     )
     attachments = []
     for upload in uploads:
+        # The id alone is not enough: a URL elsewhere that merely contains it
+        # would show our file as the attachment of a message that sent theirs.
+        if _location(media_upload_url(upload)) != location:
+            continue
         attachments.append(
             Attachment.objects.create(
                 workspace_id=message.workspace_id,
@@ -210,7 +303,7 @@ def attach_uploads(*, message: Message) -> list[Attachment]:
     return attachments
 
 
-def purge_expired_uploads(*, now=None, batch: int = 500) -> int:  # type: ignore[no-untyped-def]
+def purge_expired_uploads(*, now: datetime | None = None, batch: int = 500) -> int:
     """Delete unused uploads past their expiry, file first. Returns how many."""
     now = now or timezone.now()
     expired = list(
@@ -218,18 +311,25 @@ def purge_expired_uploads(*, now=None, batch: int = 500) -> int:  # type: ignore
     )
     purged = 0
     for upload in expired:
-        with transaction.atomic():
-            # Re-check under a lock: a message may have claimed it meanwhile.
-            locked = (
-                MediaUpload.objects.select_for_update()
-                .filter(pk=upload.pk, used_at__isnull=True)
-                .first()
-            )
-            if locked is None:
-                continue
-            name = locked.file.name
-            locked.delete()
-        # Storage calls stay outside the transaction.
-        default_storage.delete(name)
+        try:
+            with transaction.atomic():
+                # Re-check under a lock: a message may have claimed it meanwhile.
+                locked = (
+                    MediaUpload.objects.select_for_update()
+                    .filter(pk=upload.pk, used_at__isnull=True)
+                    .first()
+                )
+                if locked is None:
+                    continue
+                # File first, under the row's lock (only a message claiming
+                # this very upload waits): if the storage call fails, the row
+                # stays for the next run instead of leaving an object no row
+                # points at. Deleting a missing file is a no-op, so a retry
+                # after a failed commit is safe.
+                default_storage.delete(locked.file.name)
+                locked.delete()
+        except Exception:
+            logger.exception("Could not purge expired upload %s; will retry.", upload.public_id)
+            continue
         purged += 1
     return purged
