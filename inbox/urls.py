@@ -6,8 +6,10 @@ from django.urls import include, path
 from django.views.static import serve
 
 from inbox.views.health import healthz, readyz
+from inbox.views.home import home
 
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("api/", include("inbox.api.urls")),
     path("healthz", healthz, name="healthz"),

@@ -56,3 +56,10 @@ def test_static_files_are_served_with_debug_off(client, settings):
     response = client.get("/static/admin/css/base.css")
     assert response.status_code == 200
     assert b"".join(response.streaming_content)[:100]
+
+
+def test_the_start_page_links_admin_and_api_docs(client, db):
+    response = client.get("/")
+    assert response.status_code == 200
+    for link in (b'href="/admin/"', b'href="/api/v1/docs/"', b'href="/healthz"'):
+        assert link in response.content

@@ -34,6 +34,8 @@ class Command(BaseCommand):
         if not no_worker and os.environ.get("RUN_MAIN") != "true":
             worker = self._start_worker()
             self._banner(addrport)
+        # A SIGTERM (from a supervisor or `kill`) must still stop the worker.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             call_command("runserver", addrport)
         finally:
@@ -68,7 +70,8 @@ class Command(BaseCommand):
         lines = [
             "",
             "Inbox is starting.",
-            f"  Inbox:         {base}/",
+            f"  Start page:    {base}/",
+            f"  API docs:      {base}/api/v1/docs/",
             f"  Admin:         {base}/admin/",
             f"  Health:        {base}/healthz  {base}/readyz",
             f"  Demo workspace: {DEMO_WORKSPACE_SLUG}",
