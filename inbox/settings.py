@@ -303,6 +303,19 @@ LOGGING = {
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 API_RATE_WINDOW_SECONDS = int(os.environ.get("API_RATE_WINDOW_SECONDS", "60"))
 
+# --- Agent auth (API access tokens) -------------------------------------------
+ACCESS_TOKEN_TTL_SECONDS = int(os.environ.get("ACCESS_TOKEN_TTL_SECONDS", "900"))
+REFRESH_TOKEN_TTL_DAYS = int(os.environ.get("REFRESH_TOKEN_TTL_DAYS", "30"))
+# Failed logins before an account is locked, and for how long.
+LOGIN_LOCKOUT_ATTEMPTS = int(os.environ.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+
+# --- Webhooks to integrations -------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Endpoints on loopback, private or link-local addresses are refused in
+# production (SSRF); development and tests deliver to local servers.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not IS_PRODUCTION)
+
 # --- Product ------------------------------------------------------------------
 # Media uploads not used by a message are deleted after this long.
 MEDIA_UPLOAD_TTL_HOURS = int(os.environ.get("MEDIA_UPLOAD_TTL_HOURS", "168"))
