@@ -43,7 +43,15 @@ from django.utils.safestring import SafeString
 
 from channels_app.models import Channel
 from inbox.errors import DomainError
-from inbox.models import ApiKey, IdempotencyRecord, Membership, User, Workspace
+from inbox.models import (
+    ApiKey,
+    IdempotencyRecord,
+    LoginThrottle,
+    Membership,
+    TokenFamily,
+    User,
+    Workspace,
+)
 from inbox.services import API_SCOPES, create_agent, create_api_key, create_workspace
 from inbox.services import revoke_api_key as revoke_api_key_service
 
@@ -751,3 +759,40 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="Response body")
     def response(self, obj: IdempotencyRecord) -> str:
         return pretty_json(obj.response_body)
+
+
+# --- Agent sign-ins (API tokens) ----------------------------------------------------
+
+
+@admin.register(TokenFamily)
+class TokenFamilyAdmin(ReadOnlyAdmin):
+    """Agents' API sign-ins, one per device; written only by `inbox.auth_services`.
+
+    Token hashes are never shown: they identify live credentials.
+    """
+
+    list_display = ("user", "workspace", "created_at", "revoked_at", "revoke_reason", "ip")
+    list_select_related = ("user", "workspace")
+    list_filter = ("revoke_reason", "workspace")
+    search_fields = ("user__email",)
+    ordering = ("-id",)
+    show_full_result_count = False
+    fields = (
+        "user",
+        "workspace",
+        "created_at",
+        "revoked_at",
+        "revoke_reason",
+        "user_agent",
+        "ip",
+    )
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(ReadOnlyAdmin):
+    """Failed API logins per email and the lock they caused."""
+
+    list_display = ("email", "failures", "last_attempt_at", "locked_until")
+    search_fields = ("email",)
+    ordering = ("-last_attempt_at",)
+    fields = ("email", "failures", "last_attempt_at", "locked_until")

@@ -170,3 +170,80 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class TokenFamily(models.Model):
+    """One agent sign-in (one device): the access and refresh tokens it rotates through.
+
+    Revoking the family (logout, a reused refresh token, a removed agent)
+    stops every token issued under it at once, with one row update.
+    """
+
+    class RevokeReason(models.TextChoices):
+        LOGOUT = "logout", "Logout"
+        LOGOUT_ALL = "logout_all", "Logout on all devices"
+        REUSE = "reuse", "Refresh token reused"
+        ACCESS_LOST = "access_lost", "User inactive or no longer a member"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="token_families")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=16, choices=RevokeReason.choices, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "token families"
+        indexes = [
+            # Logout on all devices revokes a user's live families.
+            models.Index(fields=["user", "revoked_at"], name="tokenfamily_user_revoked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuthToken(models.Model):
+    """An agent's access (`iat_...`) or refresh (`irt_...`) token.
+
+    Like API keys, only the SHA-256 of the raw token is stored; the raw token
+    is 256 bits of randomness, so a fast hash and one indexed lookup suffice.
+    """
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access"
+        REFRESH = "refresh", "Refresh"
+
+    family = models.ForeignKey(TokenFamily, on_delete=models.CASCADE, related_name="tokens")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    # Refresh tokens only: set when rotated; presenting it again is reuse.
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} token of {self.family_id}"
+
+
+class LoginThrottle(models.Model):
+    """Consecutive failed logins per email (known or not), and the lock they cause.
+
+    Keyed by email rather than user so an unknown email is throttled exactly
+    like a known one and the answers reveal nothing about who has an account.
+    """
+
+    email = models.CharField(max_length=254, unique=True)
+    # Attempts are counted when they start (see `auth_services.login`), so
+    # parallel guesses cannot overrun the limit; a success deletes the row.
+    failures = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.failures} failures"

@@ -30,6 +30,22 @@ API_SCOPES = (
     "webhooks:write",
     "media:write",
 )
+# What an agent's access token may do, by workspace role (`Membership.Role`).
+# Agents work conversations; channels and webhooks are the admins' to change.
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "admin": ("*",),
+    "agent": (
+        "messages:read",
+        "messages:write",
+        "conversations:read",
+        "conversations:write",
+        "contacts:read",
+        "contacts:write",
+        "channels:read",
+        "webhooks:read",
+        "media:write",
+    ),
+}
 KEY_PREFIX = "ik"
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 # How rarely `last_used_at` is written, so authentication is not a write per request.

@@ -228,6 +228,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.wake_snoozed_conversations_task",
         "schedule": 60.0,
     },
+    # Safety net of the on-commit trigger: events whose trigger was lost still go out.
+    "dispatch-webhook-outbox": {
+        "task": "messaging.tasks.dispatch_outbox_task",
+        "schedule": 30.0,
+    },
+    # Webhook retries and attempts whose task or worker was lost.
+    "queue-due-webhook-deliveries": {
+        "task": "messaging.tasks.queue_due_webhook_deliveries_task",
+        "schedule": 30.0,
+    },
 }
 
 # --- REST framework -----------------------------------------------------------

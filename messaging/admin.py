@@ -22,8 +22,10 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template import engines
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -52,6 +54,8 @@ from messaging.models import (
     Message,
     OutboxEvent,
     Reaction,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from messaging.services import (
     assign_conversation,
@@ -63,6 +67,7 @@ from messaging.services import (
     update_contact,
     update_conversation,
 )
+from messaging.services import webhooks as webhook_services
 from messaging.services.media import MEDIA_RULES
 
 # The largest tables get a static date filter rather than a date hierarchy,
@@ -828,3 +833,267 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         if obj.dispatched_at is None:
             return badge("pending", "waiting")
         return badge("sent", obj.dispatched_at.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+# --- Webhooks to integrations -------------------------------------------------------
+# Endpoints are written by `create_webhook` / `update_webhook` / `delete_webhook`;
+# deliveries only by the dispatcher and delivery services, so they are view-only
+# here, with a "send again now" action (`retry_webhook_delivery`). The signing
+# secret is shown once, on the page that answers the add form, and never again.
+
+WEBHOOK_EVENT_CHOICES = [("*", "All events (*)"), *((e, e) for e in EVENT_TYPES)]
+DeliveryEventFilter = choices_filter("event", "event", [(e, e) for e in EVENT_TYPES])
+
+SECRET_CREATED_PAGE = """{% extends "admin/base_site.html" %}
+{% block content %}<div id="content-main">
+<ul class="messagelist"><li class="warning">Copy this signing secret now. It is shown
+only on this page; the integration uses it to verify X-Inbox-Signature.</li></ul>
+<fieldset class="module aligned">
+<div class="form-row"><label>Signing secret</label>
+<code id="webhook-secret" style="font-size:14px;user-select:all">{{ secret }}</code></div>
+<div class="form-row"><label>URL</label> {{ webhook.url }}</div>
+<div class="form-row"><label>Events</label> {{ webhook.events|join:", " }}</div>
+</fieldset>
+<p><a href="{{ change_url }}">View the webhook</a></p></div>{% endblock %}"""
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    # A plain text field: the service's URL guard decides (INVALID_URL on `url`).
+    url = forms.CharField(max_length=2000)
+    events = forms.MultipleChoiceField(
+        choices=WEBHOOK_EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = (
+            "workspace",
+            "url",
+            "events",
+            "description",
+            "headers",
+            "status",
+            "max_retries",
+            "timeout_seconds",
+        )
+
+    def clean_headers(self) -> dict[str, Any]:
+        headers = self.cleaned_data.get("headers") or {}
+        if not isinstance(headers, dict):
+            raise forms.ValidationError('Must be a JSON object, e.g. {"Authorization": "..."}.')
+        return headers
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ServiceAdmin):
+    form = WebhookEndpointForm
+    list_display = (
+        "public_id",
+        "url",
+        "workspace",
+        "status_badge",
+        "event_list",
+        "deliveries_link",
+        "created_at",
+    )
+    list_select_related = ("workspace",)
+    list_filter = ("status", "workspace")
+    search_fields = ("public_id", "url", "description")
+    autocomplete_fields = ("workspace",)
+    actions = ("send_test_pings", "activate_webhooks", "deactivate_webhooks")
+    editable_fields = (
+        "url",
+        "events",
+        "description",
+        "headers",
+        "status",
+        "max_retries",
+        "timeout_seconds",
+    )
+    readonly_fields = ("public_id", "workspace", "masked_secret", "created_at", "updated_at")
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Iterable:
+        # `secret` is in neither list: no page renders it after the add answer.
+        if obj is None:
+            return ("workspace", *(f for f in self.editable_fields if f != "status"))
+        return ("public_id", "workspace", "masked_secret", *self.editable_fields, "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Iterable[str]:
+        return ("public_id", "created_at") if obj is None else self.readonly_fields
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # `?secret__startswith=` would let the changelist leak the secret.
+        return not lookup.startswith("secret") and super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: WebhookEndpoint) -> str:
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="Events")
+    def event_list(self, obj: WebhookEndpoint) -> str:
+        return truncate(", ".join(obj.events), 80)
+
+    @admin.display(description="Deliveries")
+    def deliveries_link(self, obj: WebhookEndpoint) -> str:
+        url = reverse("admin:messaging_webhookdelivery_changelist")
+        url += f"?endpoint__id__exact={obj.pk}"
+        return format_html('<a href="{}">log</a>', url)
+
+    @admin.display(description="Signing secret")
+    def masked_secret(self, obj: WebhookEndpoint) -> str:
+        return "whsec_•••••••• (shown once at creation; rotate it through the API)"
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: forms.ModelForm, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if not change:
+            webhook = webhook_services.create_webhook(
+                workspace=data["workspace"],
+                url=data["url"],
+                events=data["events"],
+                description=data.get("description") or "",
+                headers=data.get("headers") or {},
+                max_retries=data["max_retries"],
+                timeout_seconds=data["timeout_seconds"],
+            )
+            # Kept on the request only, for `response_add` to show once.
+            request._webhook_secret = webhook.secret  # type: ignore[attr-defined]
+        else:
+            changes = {f: data[f] for f in self.editable_fields if f in form.changed_data}
+            if not changes:
+                return
+            webhook = webhook_services.update_webhook(webhook=obj, **changes)
+        adopt(obj, webhook)
+
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        secret = getattr(request, "_webhook_secret", None)
+        if secret is None:  # pragma: no cover - save_model always sets it
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Webhook created",
+            "webhook": obj,
+            "secret": secret,
+            "change_url": reverse("admin:messaging_webhookendpoint_change", args=[obj.pk]),
+        }
+        page = engines["django"].from_string(SECRET_CREATED_PAGE).render(context, request)
+        response = HttpResponse(page)
+        add_never_cache_headers(response)
+        return response
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # `delete_webhook` exists: deleting removes the endpoint and its log.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # The delivery log goes with its endpoint (`delete_webhook`); deleting
+        # it needs no delete right on deliveries, which nobody has.
+        perms_needed.discard(WebhookDelivery._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        webhook_services.delete_webhook(webhook=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for webhook in queryset:
+            webhook_services.delete_webhook(webhook=webhook)
+
+    @admin.action(description="Send a test ping to selected webhooks", permissions=["operate"])
+    def send_test_pings(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_service_action(
+            request,
+            queryset.select_related("workspace"),
+            lambda webhook: webhook_services.send_test_webhook(webhook=webhook),
+            done="Sent a test ping to",
+        )
+
+    @admin.action(description="Activate selected webhooks", permissions=["operate"])
+    def activate_webhooks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_service_action(
+            request,
+            queryset,
+            lambda webhook: webhook_services.update_webhook(webhook=webhook, status="active"),
+            done="Activated",
+        )
+
+    @admin.action(description="Deactivate selected webhooks", permissions=["operate"])
+    def deactivate_webhooks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_service_action(
+            request,
+            queryset,
+            lambda webhook: webhook_services.update_webhook(webhook=webhook, status="inactive"),
+            done="Deactivated",
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    ordering = ("-id",)
+    show_full_result_count = False
+    list_per_page = 100
+    list_display = (
+        "public_id",
+        "event",
+        "endpoint_link",
+        "workspace",
+        "status_badge",
+        "attempts",
+        "response_status_code",
+        "created_at",
+        "last_attempt_at",
+    )
+    list_select_related = ("endpoint", "workspace")
+    list_filter = ("status", DeliveryEventFilter, "is_test", CREATED, "workspace")
+    search_fields = ("public_id", "conversation_public_id", "outbox_event__public_id")
+    actions = ("retry_deliveries",)
+    fields = (
+        "public_id",
+        "workspace",
+        "endpoint_link",
+        "event",
+        "conversation_public_id",
+        "is_test",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "request_headers_display",
+        "payload_display",
+        "response_status_code",
+        "response_body",
+        "error",
+        "duration_ms",
+        "created_at",
+        "last_attempt_at",
+        "completed_at",
+    )
+    readonly_fields = ("endpoint_link", "request_headers_display", "payload_display")
+
+    @admin.display(description="Webhook", ordering="endpoint")
+    def endpoint_link(self, obj: WebhookDelivery) -> str:
+        return admin_link(obj.endpoint, obj.endpoint.public_id)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: WebhookDelivery) -> str:
+        colour = {"succeeded": "delivered"}.get(obj.status, obj.status)
+        return badge(colour, obj.get_status_display())
+
+    @admin.display(description="Request headers")
+    def request_headers_display(self, obj: WebhookDelivery) -> str:
+        return pretty_json(obj.request_headers)
+
+    @admin.display(description="Payload")
+    def payload_display(self, obj: WebhookDelivery) -> str:
+        return format_html('<pre style="white-space:pre-wrap">{}</pre>', obj.request_body)
+
+    @admin.action(description="Send selected deliveries again now", permissions=["operate"])
+    def retry_deliveries(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_service_action(
+            request,
+            queryset.select_related("endpoint", "workspace"),
+            lambda delivery: webhook_services.retry_webhook_delivery(delivery=delivery),
+            done="Sent again",
+        )

@@ -287,6 +287,8 @@ class Message(models.Model):
             models.Index(fields=["conversation", "created_at", "id"], name="msg_thread"),
             # GET /messages: a workspace's messages, newest first.
             models.Index(fields=["workspace", "-created_at", "-id"], name="msg_ws_created"),
+            # Channel health and stats: a channel's messages in a time window.
+            models.Index(fields=["channel", "created_at"], name="msg_channel_created"),
             # Unread count and bulk read: unread inbound messages of a conversation.
             models.Index(
                 fields=["conversation", "created_at"],
@@ -440,6 +442,122 @@ class OutboxEvent(models.Model):
             ),
             # Live-update catch-up: a workspace's events after a given id.
             models.Index(fields=["workspace", "id"], name="outbox_ws_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.public_id}"
+
+
+class WebhookEndpoint(models.Model):
+    """An integration's URL that receives the workspace's events, signed with `secret`.
+
+    Written only by `messaging.services.webhooks`. The secret is stored in the
+    clear because every delivery is signed with it (a hash could not sign);
+    it is shown once, in the response that creates (or rotates) it.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+
+    public_id = PublicIdField(prefix="wh")
+    workspace = models.ForeignKey(
+        "inbox.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=2000)
+    # Event names (`message.received`, ...) or ["*"] for every event.
+    events = models.JSONField(default=list)
+    description = models.CharField(max_length=500, blank=True)
+    # Extra headers sent with every delivery, e.g. {"Authorization": "Bearer ..."}.
+    headers = models.JSONField(default=dict, blank=True)
+    secret = models.CharField(max_length=100)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Automatic retries after the first attempt (1 min, 5 min, 30 min, 2 h, then 2 h).
+    max_retries = models.PositiveSmallIntegerField(default=4)
+    timeout_seconds = models.PositiveSmallIntegerField(default=10)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /webhooks: a workspace's endpoints, newest first.
+            models.Index(fields=["workspace", "-created_at"], name="webhook_ws_created"),
+            # Dispatcher: the active endpoints of a workspace.
+            models.Index(fields=["workspace", "status"], name="webhook_ws_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one endpoint, with its latest attempt.
+
+    `public_id` is the `X-Inbox-Delivery-Id` header, the same across retries.
+    A delivery is `pending` until it succeeds or its retries run out; a claim
+    (`claimed_at`) marks the attempt in flight, so a duplicate task sends nothing.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    public_id = PublicIdField(prefix="del")
+    workspace = models.ForeignKey("inbox.Workspace", on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # Null for test pings, which are not domain events.
+    outbox_event = models.ForeignKey(
+        OutboxEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.CharField(max_length=64)
+    # Copied from the outbox event: deliveries of one conversation go out in order.
+    conversation_public_id = models.CharField(max_length=40, blank=True)
+    is_test = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The JSON body, fixed when the delivery is created, so retries send the same bytes.
+    request_body = models.TextField()
+    # The headers of the latest attempt (signature and timestamp change per attempt).
+    request_headers = models.JSONField(default=dict, blank=True)
+    response_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The first 2 KB of the endpoint's answer.
+    response_body = models.TextField(blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            # Dispatching an event twice creates nothing twice.
+            models.UniqueConstraint(
+                fields=["endpoint", "outbox_event"],
+                condition=Q(outbox_event__isnull=False),
+                name="webhook_delivery_once_per_event",
+            ),
+        ]
+        indexes = [
+            # Delivery log of an endpoint, newest first; also its latest delivery.
+            models.Index(fields=["endpoint", "-id"], name="whdel_endpoint_log"),
+            # Ordering: an earlier pending delivery of the same endpoint and conversation.
+            models.Index(
+                fields=["endpoint", "conversation_public_id", "outbox_event"],
+                condition=Q(status="pending"),
+                name="whdel_pending_in_order",
+            ),
+            # Beat sweep: pending deliveries whose (re)try is due.
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status="pending"), name="whdel_pending_due"
+            ),
         ]
 
     def __str__(self) -> str:

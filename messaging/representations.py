@@ -11,7 +11,14 @@ from typing import Any
 
 from inbox.links import absolute_url
 from inbox.timefmt import iso
-from messaging.models import Attachment, Conversation, Message, Reaction
+from messaging.models import (
+    Attachment,
+    Contact,
+    ContactIdentifier,
+    Conversation,
+    Message,
+    Reaction,
+)
 
 
 def attachment_data(attachment: Attachment) -> dict[str, Any]:
@@ -94,3 +101,119 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
             "updatedAt": iso(conversation.updated_at),
         },
     }
+
+
+def contact_identifier_data(identifier: ContactIdentifier) -> dict[str, Any]:
+    return {
+        "channelType": identifier.channel_type,
+        "value": identifier.value,
+        "createdAt": iso(identifier.created_at),
+    }
+
+
+def contact_resource(contact: Contact) -> dict[str, Any]:
+    """A contact as the API and its events render it.
+
+    Expects a row from `selectors.contacts_for`: `identifiers` prefetched and
+    `conversation_count` annotated, so a page of contacts costs no extra query.
+    """
+    return {
+        "id": contact.public_id,
+        "type": "contact",
+        "attributes": {
+            "name": contact.name,
+            "phone": contact.phone or None,
+            "email": contact.email or None,
+            "avatar": contact.avatar_url or None,
+            "metadata": contact.metadata,
+            "tags": contact.tags,
+            "identifiers": [contact_identifier_data(i) for i in contact.identifiers.all()],
+            "conversationCount": contact.conversation_count,
+            "createdAt": iso(contact.created_at),
+            "updatedAt": iso(contact.updated_at),
+        },
+    }
+
+
+def _user_ref(user: Any) -> dict[str, Any]:
+    return {"id": user.public_id, "type": "user", "name": user.name}
+
+
+def conversation_resource(conversation: Conversation) -> dict[str, Any]:
+    """A conversation as the API renders it (list, detail, and the agent inbox).
+
+    Expects a row from `selectors.conversations_for`: channel, contact,
+    assignee, last message and closer joined, so rendering runs no query.
+    Lifecycle fields (`snoozedUntil`, `closedAt`, ...) appear only once set.
+    """
+    channel = conversation.channel
+    contact = conversation.contact
+    last = conversation.last_message
+    attributes: dict[str, Any] = {
+        "status": conversation.status,
+        "priority": conversation.priority,
+        "channel": {"id": channel.public_id, "type": channel.type, "name": channel.name},
+        "contact": {
+            "id": contact.public_id,
+            "name": contact.name,
+            "phone": contact.phone or None,
+            "email": contact.email or None,
+            "avatar": contact.avatar_url or None,
+        },
+        "assignee": _user_ref(conversation.assignee) if conversation.assignee_id else None,
+        "lastMessage": (
+            {
+                "id": last.public_id,
+                "content": last.content,
+                "direction": last.direction,
+                "timestamp": iso(last.created_at),
+            }
+            if last is not None
+            else None
+        ),
+        "unreadCount": conversation.unread_count,
+        "messageCount": conversation.message_count,
+        "firstMessageAt": iso(conversation.first_message_at),
+        "lastMessageAt": iso(conversation.last_message_at),
+        "metadata": conversation.metadata,
+        "tags": conversation.tags,
+        "createdAt": iso(conversation.created_at),
+        "updatedAt": iso(conversation.updated_at),
+    }
+    optional = {
+        "assignedAt": iso(conversation.assigned_at),
+        "snoozedUntil": iso(conversation.snoozed_until),
+        "closedAt": iso(conversation.closed_at),
+        "closedBy": _user_ref(conversation.closed_by) if conversation.closed_by_id else None,
+        "resolution": conversation.resolution or None,
+        "closureReason": conversation.closure_reason or None,
+        "reopenedAt": iso(conversation.reopened_at),
+    }
+    attributes.update({key: value for key, value in optional.items() if value is not None})
+    return {"id": conversation.public_id, "type": "conversation", "attributes": attributes}
+
+
+def conversation_participants_data(conversation: Conversation, agents: list[Any]) -> list[dict]:
+    """The contact, then each agent (from `selectors.conversation_participants`)."""
+    contact = conversation.contact
+    people = [
+        {
+            "id": contact.public_id,
+            "type": "contact",
+            "attributes": {
+                "name": contact.name,
+                "phone": contact.phone or None,
+                "email": contact.email or None,
+                "role": "contact",
+            },
+        }
+    ]
+    people += [
+        {
+            "id": agent.public_id,
+            "type": "user",
+            "attributes": {"name": agent.name, "email": agent.email, "role": agent.role},
+        }
+        for agent in agents
+    ]
+    return people

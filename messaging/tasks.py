@@ -71,3 +71,32 @@ def purge_idempotency_records_task() -> int:
     from inbox.api.idempotency import purge_expired_records
 
     return purge_expired_records()
+
+
+# --- Webhooks to integrations ------------------------------------------------------
+# The retry schedule (1 min, 5 min, 30 min, 2 h) and the per-conversation order
+# live in `messaging.services.webhooks`, which records each attempt on its row;
+# these tasks only carry ids, so a duplicate task finds the claim taken.
+
+
+@shared_task(acks_late=True)
+def dispatch_outbox_task() -> int:
+    """Turn undispatched outbox events into webhook deliveries (on commit, and beat every 30 s)."""
+    from messaging.services.webhooks import dispatch_outbox
+
+    return dispatch_outbox()
+
+
+@shared_task(acks_late=True)
+def deliver_webhook_task(delivery_pk: int) -> str:
+    from messaging.services.webhooks import deliver_webhook
+
+    return deliver_webhook(delivery_pk=delivery_pk)
+
+
+@shared_task
+def queue_due_webhook_deliveries_task() -> int:
+    """Beat's safety net for deliveries whose task was lost or whose worker died."""
+    from messaging.services.webhooks import queue_due_webhook_deliveries
+
+    return queue_due_webhook_deliveries()

@@ -2,6 +2,10 @@
 
 Providers see plain data (`Outbound`), never the messaging models, and answer
 a `SendResult`; the delivery task turns that into the message's status.
+
+A provider may also implement `check(config) -> CheckResult` (the
+`CheckableProvider` protocol): a cheap call that proves the credentials work,
+used by `POST /channels/:id/test` through `channels_app.services.check_channel`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,33 @@ class SendResult:
         return cls(ok=False, error_code=code, error_message=message, retryable=retryable)
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a provider check; `latency_ms` is filled in by the service."""
+
+    ok: bool
+    error: str = ""
+    # The provider refused the credentials or the request (a 4xx): the channel
+    # is misconfigured. False for timeouts and 5xx, where it may be fine.
+    rejected: bool = False
+    latency_ms: int | None = None
+
+    @classmethod
+    def success(cls) -> CheckResult:
+        return cls(ok=True)
+
+    @classmethod
+    def failure(cls, error: str, *, rejected: bool = False) -> CheckResult:
+        return cls(ok=False, error=error, rejected=rejected)
+
+
 class Provider(Protocol):
     channel_type: str
 
     def send(self, outbound: Outbound) -> SendResult: ...
+
+
+class CheckableProvider(Protocol):
+    """The optional part of the contract: a provider that can test its config."""
+
+    def check(self, config: dict[str, Any]) -> CheckResult: ...

@@ -8,8 +8,9 @@ without a provider account.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
-from channels_app.providers.base import Outbound, SendResult
+from channels_app.providers.base import CheckResult, Outbound, SendResult
 
 
 class SandboxProvider:
@@ -17,3 +18,7 @@ class SandboxProvider:
 
     def send(self, outbound: Outbound) -> SendResult:
         return SendResult.sent(f"sbx_{secrets.token_hex(12)}")
+
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        # Nothing outside to ask: a sandbox channel always works.
+        return CheckResult.success()

@@ -55,7 +55,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     request = context.get("request")
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
-        response = _response(request, exc.status, exc.code, exc.message, exc.details)
+        # A few errors carry more fields (ACCOUNT_LOCKED: retryAfter).
+        extra = getattr(exc, "extra", None) or {}
+        response = _response(request, exc.status, exc.code, exc.message, exc.details, **extra)
+        if "retryAfter" in extra:
+            headers["Retry-After"] = str(extra["retryAfter"])
     elif isinstance(exc, drf.ValidationError):
         details = _flatten(exc.detail)
         message = (

@@ -20,5 +20,6 @@ class HasScope(BasePermission):
             raise NotAuthenticated("Send an API key as `Authorization: Bearer <key>`.")
         scope = getattr(view, "required_scopes", {}).get(request.method)
         if scope and not principal.has_scope(scope):
-            raise PermissionDenied(f"This API key lacks the `{scope}` scope.")
+            who = "API key" if principal.api_key is not None else f"{principal.role} role"
+            raise PermissionDenied(f"This {who} lacks the `{scope}` scope.")
         return True

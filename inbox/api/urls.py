@@ -24,6 +24,11 @@ urlpatterns = [
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("v1/", include("messaging.api.urls")),
+    path("v1/", include("messaging.api.webhook_urls")),
+    path("v1/", include("messaging.api.conversation_urls")),
+    path("v1/", include("channels_app.api.urls")),
+    path("v1/", include("inbox.api.auth_urls")),
+    path("v1/", include("messaging.api.contact_urls")),
     # Last: any other path under /api/ answers in the envelope, never HTML.
     re_path(r"^.*$", not_found),
 ]

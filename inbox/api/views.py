@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inbox.api import idempotency, ratelimit
-from inbox.api.authentication import ApiKeyAuthentication
+from inbox.api.authentication import AccessTokenAuthentication, ApiKeyAuthentication
 from inbox.api.permissions import HasScope
 from inbox.api.principal import Principal
 from inbox.models import Workspace
@@ -26,9 +26,11 @@ def client_ip(request: HttpRequest) -> str:
 class ApiView(APIView):
     """Subclass and set `required_scopes`; handlers use `self.workspace`."""
 
-    authentication_classes = [ApiKeyAuthentication]
+    authentication_classes = [ApiKeyAuthentication, AccessTokenAuthentication]
     permission_classes = [HasScope]
     required_scopes: dict[str, str] = {}
+    # False where a POST's answer must never be stored for replay (issued auth tokens).
+    honours_idempotency_key = True
 
     @property
     def principal(self) -> Principal:
@@ -73,7 +75,7 @@ class ApiView(APIView):
         try:
             self.initial(request, *args, **kwargs)
             key = request.headers.get("Idempotency-Key")
-            if request.method == "POST" and key is not None:
+            if request.method == "POST" and key is not None and self.honours_idempotency_key:
                 record, replay = idempotency.begin(
                     workspace=self.workspace, key=key, request=request
                 )

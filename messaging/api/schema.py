@@ -317,7 +317,7 @@ ERROR = inline(
 def _errors(*entries: tuple[int, str]) -> dict[int, OpenApiResponse]:
     """Error responses, each listing the codes it can carry."""
     common = [
-        (401, "AUTHENTICATION_REQUIRED, INVALID_API_KEY"),
+        (401, "AUTHENTICATION_REQUIRED, INVALID_API_KEY, INVALID_TOKEN, TOKEN_EXPIRED"),
         (403, "INSUFFICIENT_PERMISSIONS"),
         (429, "RATE_LIMIT_EXCEEDED"),
     ]

@@ -1,18 +1,20 @@
-"""Conversation services: open, assign, snooze, close and reopen."""
+"""Conversation services: open, create, assign, transfer, snooze, close and reopen."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_app.models import Channel
 from inbox.errors import Conflict, ValidationFailed
-from inbox.models import Membership, User
+from inbox.models import Membership, User, Workspace
+from messaging.addresses import PHONE_CHANNEL_TYPES, AddressError, normalize_email, normalize_phone
 from messaging.errors import InvalidStateTransition
 from messaging.events import record_event
-from messaging.models import Contact, Conversation
+from messaging.models import Contact, Conversation, Message
 from messaging.representations import conversation_summary
 
 ACTIVE = Conversation.ACTIVE_STATUSES
@@ -313,3 +315,281 @@ def wake_snoozed_conversations(*, now: datetime | None = None) -> int:
             _event(conversation, "conversation.updated", change="unsnoozed")
             woken += 1
     return woken
+
+
+# --- Creating, changing and handing over (the Conversations API, the inbox UI) ---
+
+
+def _check_member(workspace_id: int, user: User | None, field: str) -> None:
+    if (
+        user is not None
+        and not Membership.objects.filter(workspace_id=workspace_id, user=user).exists()
+    ):
+        raise ValidationFailed("Not an agent of this workspace.", field=field)
+
+
+def _clean_tags(tags: Any) -> list[str]:
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ValidationFailed("Must be a list of strings.", field="tags")
+    return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+
+
+def _required_address_kind(channel: Channel) -> str | None:
+    """What a contact needs so this channel can reach them: a phone, an email, or nothing known."""
+    if channel.type in PHONE_CHANNEL_TYPES:
+        return "phone"
+    if channel.type == Channel.Type.EMAIL:
+        return "email"
+    return None
+
+
+def create_conversation(
+    *,
+    workspace: Workspace,
+    channel: Channel,
+    contact: Contact | None = None,
+    contact_phone: str = "",
+    contact_email: str = "",
+    contact_name: str = "",
+    assignee: User | None = None,
+    metadata: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    by: User | None = None,
+) -> Conversation:
+    """Start a conversation with a contact on a channel (an outbound-first thread).
+
+    Give `contact`, or a phone and/or email: the contact with that phone, else
+    with that email, is used, and a new one is created when neither is known
+    (the contact fields of an existing contact are left as they are). Refuses
+    with CONVERSATION_EXISTS when the contact already has an active
+    conversation on the channel, so threads never fork. Contact creation and
+    the conversation commit together or not at all.
+    """
+    # Imported here: `services.contacts` imports this module.
+    from messaging.services.contacts import contact_address, create_contact
+
+    if channel.workspace_id != workspace.pk:
+        raise ValidationFailed("Unknown channel.", field="channelId")
+    phone = email = ""
+    contact_given = contact is not None
+    if contact is not None:
+        if contact.workspace_id != workspace.pk:
+            raise ValidationFailed("Unknown contact.", field="contactId")
+        if contact_phone or contact_email or contact_name:
+            raise ValidationFailed("Give contactId or contact, not both.", field="contact")
+    else:
+        try:
+            phone = normalize_phone(contact_phone) if contact_phone else ""
+        except AddressError as exc:
+            raise ValidationFailed(str(exc), field="contact.phone") from exc
+        try:
+            email = normalize_email(contact_email) if contact_email else ""
+        except AddressError as exc:
+            raise ValidationFailed(str(exc), field="contact.email") from exc
+        if not phone and not email:
+            raise ValidationFailed("Give the contact's phone or email.", field="contact")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValidationFailed("Must be an object.", field="metadata")
+    clean_tags = _clean_tags(tags) if tags is not None else []
+    _check_member(workspace.pk, assignee, "assigneeId")
+    needed = _required_address_kind(channel)
+    if contact is None and needed and not (phone if needed == "phone" else email):
+        raise ValidationFailed(
+            f"A {channel.get_type_display()} conversation needs the contact's {needed}.",
+            field=f"contact.{needed}",
+        )
+
+    now = timezone.now()
+    with transaction.atomic():
+        if contact is None:
+            contact = (
+                Contact.objects.filter(workspace=workspace, phone=phone).first() if phone else None
+            ) or (
+                Contact.objects.filter(workspace=workspace, email=email).first() if email else None
+            )
+            if contact is None:
+                contact = create_contact(
+                    workspace=workspace, name=contact_name.strip(), phone=phone, email=email
+                )
+        # A thread the channel can never deliver to is a trap for the agent.
+        if needed and contact_address(contact, channel.type) is None:
+            raise ValidationFailed(
+                f"Contact {contact.public_id} has no {needed} to reach on "
+                f"this {channel.get_type_display()} channel.",
+                field="contactId" if contact_given else f"contact.{needed}",
+            )
+        existing = (
+            Conversation.objects.filter(channel=channel, contact=contact, status__in=ACTIVE)
+            .values_list("public_id", flat=True)
+            .first()
+        )
+        if existing:
+            raise ConversationExists(
+                f"The contact already has an active conversation on this channel ({existing}); "
+                "continue that one."
+            )
+        try:
+            with transaction.atomic():
+                conversation = Conversation.objects.create(
+                    workspace=workspace,
+                    channel=channel,
+                    contact=contact,
+                    assignee=assignee,
+                    assigned_at=now if assignee else None,
+                    assigned_by=by if assignee else None,
+                    metadata=metadata or {},
+                    tags=clean_tags,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError as exc:  # a concurrent request opened it first
+            raise ConversationExists() from exc
+        _event(conversation, "conversation.created", by=_actor_id(by))
+    return conversation
+
+
+def set_conversation_status(
+    *, conversation: Conversation, status: str, by: User | None = None
+) -> Conversation:
+    """Move an active conversation to `open` or `pending`; a snoozed one wakes up.
+
+    Closing, snoozing and reopening a closed conversation have their own
+    services (`close_conversation`, `snooze_conversation`, `reopen_conversation`).
+    """
+    allowed = (Conversation.Status.OPEN, Conversation.Status.PENDING)
+    if status not in allowed:
+        raise ValidationFailed("Must be open or pending.", field="status")
+    with transaction.atomic():
+        conversation = _locked(conversation)
+        if conversation.status == Conversation.Status.CLOSED:
+            raise InvalidStateTransition("The conversation is closed; reopen it first.")
+        if conversation.status == status:
+            return conversation
+        previous = conversation.status
+        conversation.status = status
+        conversation.snoozed_until = None
+        conversation.updated_at = timezone.now()
+        conversation.save(update_fields=["status", "snoozed_until", "updated_at"])
+        change = "unsnoozed" if previous == Conversation.Status.SNOOZED else "status"
+        _event(
+            conversation,
+            "conversation.updated",
+            by=_actor_id(by),
+            change=change,
+            previousStatus=previous,
+        )
+    return conversation
+
+
+def apply_conversation_changes(
+    *,
+    conversation: Conversation,
+    status: str | None = None,
+    priority: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    snoozed_until: datetime | None = None,
+    by: User | None = None,
+) -> Conversation:
+    """Field changes plus a status transition, all or nothing (the API's PATCH).
+
+    Priority, tags and metadata go through `update_conversation`; the status
+    through the service of its transition. `snoozed_until` alone snoozes.
+    Asking for the status the conversation already has changes nothing.
+    """
+    Status = Conversation.Status
+    if status is not None and status not in Status.values:
+        raise ValidationFailed(f"Must be one of {', '.join(Status.values)}.", field="status")
+    if status == Status.SNOOZED and snoozed_until is None:
+        raise ValidationFailed("Required when status is snoozed.", field="snoozedUntil")
+    if snoozed_until is not None:
+        if status not in (None, Status.SNOOZED):
+            raise ValidationFailed("Only allowed with status snoozed.", field="snoozedUntil")
+        if snoozed_until <= timezone.now():
+            raise ValidationFailed("Must be a time in the future.", field="snoozedUntil")
+        status = Status.SNOOZED
+    with transaction.atomic():
+        if priority is not None or tags is not None or metadata is not None:
+            conversation = update_conversation(
+                conversation=conversation, priority=priority, tags=tags, metadata=metadata, by=by
+            )
+        current = _locked(conversation).status
+        if status == Status.SNOOZED:
+            conversation = snooze_conversation(
+                conversation=conversation, until=snoozed_until, by=by
+            )
+        elif status == Status.CLOSED and current != Status.CLOSED:
+            conversation = close_conversation(conversation=conversation, by=by)
+        elif status == Status.OPEN and current == Status.CLOSED:
+            conversation = reopen_conversation(conversation=conversation, by=by)
+        elif status in (Status.OPEN, Status.PENDING):
+            conversation = set_conversation_status(conversation=conversation, status=status, by=by)
+    return conversation
+
+
+TRANSFER_NOTICE = "You are now chatting with {name}, who will take it from here."
+
+
+def transfer_conversation(
+    *,
+    conversation: Conversation,
+    to_assignee: User,
+    by: User | None = None,
+    reason: str = "",
+    summary: str = "",
+    notify_contact: bool = False,
+) -> Conversation:
+    """Hand a conversation to another agent.
+
+    Assigns it (`conversation.assigned`), keeps `summary` as a private note
+    for the new agent, optionally tells the contact through the normal send
+    path, and records `conversation.transferred`. One transaction: when the
+    notice cannot be sent (channel inactive, outside the message window),
+    nothing changes and the send error is answered.
+    """
+    # Imported here: `services.messages` imports this module.
+    from messaging.services.messages import send_message
+
+    if to_assignee is None:
+        raise ValidationFailed("Name the agent to transfer to.", field="toAssigneeId")
+    _check_member(conversation.workspace_id, to_assignee, "toAssigneeId")
+    summary = (summary or "").strip()
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if locked.status == Conversation.Status.CLOSED:
+            raise InvalidStateTransition(
+                "A closed conversation cannot be transferred; reopen it first."
+            )
+        if locked.assignee_id == to_assignee.pk:
+            raise ValidationFailed(
+                "The conversation is already assigned to this agent.", field="toAssigneeId"
+            )
+        previous = locked.assignee
+        transfer = {
+            "fromAssigneeId": previous.public_id if previous else None,
+            "toAssigneeId": to_assignee.public_id,
+            "reason": reason or None,
+        }
+        locked = assign_conversation(conversation=locked, assignee=to_assignee, by=by, note=reason)
+        if summary:
+            send_message(
+                workspace=locked.workspace,
+                conversation=locked,
+                content={"type": "text", "text": summary},
+                sender_user=by,
+                is_private=True,
+                metadata={"transfer": transfer},
+            )
+        if notify_contact:
+            send_message(
+                workspace=locked.workspace,
+                conversation=locked,
+                content={"type": "text", "text": TRANSFER_NOTICE.format(name=to_assignee.name)},
+                sender_user=by,
+                sender_type=Message.Sender.SYSTEM,
+                metadata={"transfer": transfer},
+            )
+        # Re-read: the messages above moved the counters and the last message.
+        locked = _locked(locked)
+        _event(locked, "conversation.transferred", by=_actor_id(by), **transfer)
+    return locked
