@@ -43,6 +43,7 @@ from channels_app.services import (
     update_channel,
 )
 from inbox.api import envelope
+from inbox.api.filtering import filtered
 from inbox.api.pagination import paginate
 from inbox.api.views import ApiView
 from inbox.errors import ValidationFailed
@@ -93,15 +94,7 @@ class ChannelListView(ChannelApiView):
     @schema.list_channels
     def get(self, request: Request) -> Response:
         filterset = ChannelFilter(request.query_params, queryset=channels_for(self.workspace))
-        if not filterset.is_valid():
-            details = [
-                {"field": field, "message": " ".join(str(m) for m in messages)}
-                for field, messages in filterset.errors.items()
-            ]
-            raise ValidationFailed(
-                f"{details[0]['field']}: {details[0]['message']}", details=details
-            )
-        page = paginate(filterset.qs.order_by(*filterset.ordering()), request.query_params)
+        page = paginate(filtered(filterset), request.query_params)
         # Health and 24-hour stats of the whole page in one grouped query.
         activity = channel_activity([c.pk for c in page.items])
         return envelope.collection(

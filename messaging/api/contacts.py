@@ -14,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inbox.api import envelope
+from inbox.api.filtering import filtered
 from inbox.api.pagination import paginate
 from inbox.api.views import ApiView
-from inbox.errors import ValidationFailed
 from inbox.models import Workspace
 from messaging.api import contact_schema as schema
 from messaging.api.contact_filters import ContactFilter
@@ -58,15 +58,7 @@ class ContactListView(ApiView):
     @schema.list_contacts
     def get(self, request: Request) -> Response:
         filterset = ContactFilter(request.query_params, queryset=contacts_for(self.workspace))
-        if not filterset.is_valid():
-            details = [
-                {"field": field, "message": " ".join(str(m) for m in messages)}
-                for field, messages in filterset.errors.items()
-            ]
-            raise ValidationFailed(
-                f"{details[0]['field']}: {details[0]['message']}", details=details
-            )
-        queryset = filterset.qs.order_by(*filterset.ordering())
+        queryset = filtered(filterset)
         page = paginate(queryset, request.query_params)
         return envelope.collection(
             request, [contact_resource(c) for c in page.items], **page.meta()

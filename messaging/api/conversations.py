@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inbox.api import envelope
+from inbox.api.filtering import filtered
 from inbox.api.pagination import MAX_PER_PAGE, _positive_int, paginate
 from inbox.api.views import ApiView
 from inbox.errors import ValidationFailed
@@ -92,15 +93,7 @@ class ConversationListView(ConversationApiView):
             workspace=self.workspace,
             me=self.principal.user,
         )
-        if not filterset.is_valid():
-            details = [
-                {"field": field, "message": " ".join(str(m) for m in messages)}
-                for field, messages in filterset.errors.items()
-            ]
-            raise ValidationFailed(
-                f"{details[0]['field']}: {details[0]['message']}", details=details
-            )
-        queryset = filterset.qs.order_by(*filterset.ordering())
+        queryset = filtered(filterset)
         page = paginate(queryset, request.query_params)
         return envelope.collection(
             request, [conversation_resource(c) for c in page.items], **page.meta()

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inbox.api import envelope
+from inbox.api.filtering import filtered
 from inbox.api.pagination import decode_cursor, encode_cursor, limit_param, paginate
 from inbox.api.views import ApiView
 from inbox.errors import ValidationFailed
@@ -70,15 +71,7 @@ class MessageListView(ApiView):
     @schema.list_messages
     def get(self, request: Request) -> Response:
         filterset = MessageFilter(request.query_params, queryset=messages_for(self.workspace))
-        if not filterset.is_valid():
-            details = [
-                {"field": field, "message": " ".join(str(m) for m in messages)}
-                for field, messages in filterset.errors.items()
-            ]
-            raise ValidationFailed(
-                f"{details[0]['field']}: {details[0]['message']}", details=details
-            )
-        queryset = filterset.qs.order_by(*filterset.ordering())
+        queryset = filtered(filterset)
         page = paginate(queryset, request.query_params)
         return envelope.collection(
             request, [message_resource(m) for m in page.items], **page.meta()
