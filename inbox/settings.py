@@ -312,6 +312,9 @@ LOGGING = {
 # Requests per API key (or per client IP before authentication) per window.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 API_RATE_WINDOW_SECONDS = int(os.environ.get("API_RATE_WINDOW_SECONDS", "60"))
+# Lists count exactly up to this many rows; beyond it PostgreSQL's estimate
+# is reported (`totalCountExact: false`) so large lists stay fast.
+API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "10000"))
 
 # --- Agent auth (API access tokens) -------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = int(os.environ.get("ACCESS_TOKEN_TTL_SECONDS", "900"))

@@ -124,13 +124,19 @@ def thread_page(
     if direction == "after":
         if cursor is not None:
             at, pk = cursor
-            base = base.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk))
+            # The plain range on created_at is what the index scan starts
+            # from; the OR only breaks ties within the cursor's timestamp.
+            base = base.filter(created_at__gte=at).filter(
+                Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk)
+            )
         rows = list(base.order_by("created_at", "id")[: limit + 1])
         has_more = len(rows) > limit
         return rows[:limit], has_more
     if cursor is not None:
         at, pk = cursor
-        base = base.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+        base = base.filter(created_at__lte=at).filter(
+            Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk)
+        )
     rows = list(base.order_by("-created_at", "-id")[: limit + 1])
     has_more = len(rows) > limit
     return list(reversed(rows[:limit])), has_more

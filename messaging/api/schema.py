@@ -250,6 +250,9 @@ def _pagination():
             "totalCount": serializers.IntegerField(),
             "hasNextPage": serializers.BooleanField(),
             "hasPrevPage": serializers.BooleanField(),
+            "totalCountExact": serializers.BooleanField(
+                help_text="false when totalCount is PostgreSQL's estimate"
+            ),
         },
     )
 

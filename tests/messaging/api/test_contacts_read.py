@@ -60,6 +60,7 @@ def test_list_shape_and_pagination(api, people):
         "totalCount": 3,
         "hasNextPage": False,
         "hasPrevPage": True,
+        "totalCountExact": True,
     }
     [ana] = body["data"]  # oldest, last on the newest-first second page
     assert ana["id"] == people["ana"].public_id

@@ -238,6 +238,7 @@ def test_pagination(api, spread):
         "totalCount": 4,
         "hasNextPage": False,
         "hasPrevPage": True,
+        "totalCountExact": True,
     }
 
 

@@ -46,6 +46,7 @@ def test_list_shape_and_pagination(api, channel):
         "totalCount": 5,
         "hasNextPage": True,
         "hasPrevPage": True,
+        "totalCountExact": True,
     }
     attrs = body["data"][0]["attributes"]
     for key in (
@@ -209,3 +210,21 @@ def test_cursors_stay_correct_while_messages_arrive(api, channel, conversation):
 def test_thread_refuses_bad_paging(api, conversation, params):
     status, body = api.get(f"/conversations/{conversation.public_id}/messages", params)
     assert (status, body["error"]["code"]) == (400, "VALIDATION_ERROR")
+
+
+def test_large_lists_report_an_estimate_past_the_exact_limit(api, channel, settings):
+    settings.API_EXACT_COUNT_LIMIT = 3
+    _inbound(channel, 5)
+    status, body = api.get("/messages", {"perPage": 2})
+    assert status == 200
+    pagination = body["meta"]["pagination"]
+    assert len(body["data"]) == 2
+    if connection.vendor == "postgresql":
+        # Past the limit: the planner's estimate, never below limit + 1.
+        assert pagination["totalCountExact"] is False
+        assert pagination["totalCount"] >= 4
+    else:
+        assert (pagination["totalCountExact"], pagination["totalCount"]) == (True, 5)
+    settings.API_EXACT_COUNT_LIMIT = 10
+    pagination = api.get("/messages", {"perPage": 2})[1]["meta"]["pagination"]
+    assert (pagination["totalCountExact"], pagination["totalCount"]) == (True, 5)
