@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format install migrate demo clean
+.PHONY: run test lint format install migrate demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: demo
 ## The whole suite (SQLite unless DATABASE_URL says otherwise).
 test: install
 	$(BIN)/python -m pytest
+
+## Messages API benchmark on PostgreSQL (not part of `make test`): N=1,000,000 by default.
+bench: install
+	$(BIN)/python bench/messages_api.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
