@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from channels_app.models import Channel
+from inbox.models import Workspace
 from messaging.models import Conversation, Message
 from messaging.selectors import search_messages
 
@@ -44,12 +45,24 @@ class MessageFilter(django_filters.FilterSet):
     # bitmap-scan the whole of a 50,000-message conversation
     # (bench/messages_api.py). The queryset is already scoped to the
     # workspace, so a foreign id matches nothing.
+    def __init__(self, *args, workspace: Workspace, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+
     def filter_conversation(self, queryset, name, value):  # type: ignore[no-untyped-def]
-        pk = Conversation.objects.filter(public_id=value).values_list("pk", flat=True).first()
+        pk = (
+            Conversation.objects.filter(workspace=self.workspace, public_id=value)
+            .values_list("pk", flat=True)
+            .first()
+        )
         return queryset.filter(conversation_id=pk) if pk else queryset.none()
 
     def filter_channel(self, queryset, name, value):  # type: ignore[no-untyped-def]
-        pk = Channel.objects.filter(public_id=value).values_list("pk", flat=True).first()
+        pk = (
+            Channel.objects.filter(workspace=self.workspace, public_id=value)
+            .values_list("pk", flat=True)
+            .first()
+        )
         return queryset.filter(channel_id=pk) if pk else queryset.none()
 
     def filter_search(self, queryset, name, value):  # type: ignore[no-untyped-def]

@@ -70,7 +70,9 @@ class MessageListView(ApiView):
 
     @schema.list_messages
     def get(self, request: Request) -> Response:
-        filterset = MessageFilter(request.query_params, queryset=messages_for(self.workspace))
+        filterset = MessageFilter(
+            request.query_params, queryset=messages_for(self.workspace), workspace=self.workspace
+        )
         queryset = filtered(filterset)
         page = paginate(queryset, request.query_params)
         return envelope.collection(
