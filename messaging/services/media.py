@@ -23,7 +23,7 @@ import filetype
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inbox.errors import ValidationFailed
@@ -121,6 +121,9 @@ _ALIASES = {
     "application/zip": {"application/x-zip-compressed"},
     "audio/ogg": {"application/ogg", "audio/opus"},
 }
+# How long past its expiry an unused upload is kept before the purge deletes
+# it: longer than any transaction that checked it just before it expired.
+PURGE_GRACE = timedelta(hours=1)
 _MEDIA_ID_RE = re.compile(r"media_[A-Za-z0-9]{22}")
 _SNIFF_BYTES = 8192
 _TEXT_CHUNK = 64 * 1024
@@ -277,9 +280,10 @@ def attach_uploads(*, message: Message) -> list[Attachment]:
     if not ids:
         return []
     uploads = list(
-        MediaUpload.objects.select_for_update().filter(
-            workspace_id=message.workspace_id, public_id__in=ids
-        )
+        MediaUpload.objects.select_for_update()
+        .filter(workspace_id=message.workspace_id, public_id__in=ids)
+        # An expired upload that no message used is on its way out.
+        .filter(Q(used_at__isnull=False) | Q(expires_at__gt=timezone.now()))
     )
     attachments = []
     for upload in uploads:
@@ -304,32 +308,28 @@ def attach_uploads(*, message: Message) -> list[Attachment]:
 
 
 def purge_expired_uploads(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Delete unused uploads past their expiry, file first. Returns how many."""
+    """Delete unused uploads expired for over `PURGE_GRACE`, file first. Returns how many.
+
+    No lock is held across the storage call: an expired, unused upload can no
+    longer be attached (`attach_uploads` refuses it), so nothing races the
+    purge once it is past the grace period, which covers a send that checked
+    the upload just before it expired. File first: if the storage call fails
+    the row stays, and the next run tries again instead of leaving an object
+    no row points at.
+    """
     now = now or timezone.now()
     expired = list(
-        MediaUpload.objects.filter(used_at__isnull=True, expires_at__lte=now).order_by("pk")[:batch]
+        MediaUpload.objects.filter(
+            used_at__isnull=True, expires_at__lte=now - PURGE_GRACE
+        ).order_by("pk")[:batch]
     )
     purged = 0
     for upload in expired:
         try:
-            with transaction.atomic():
-                # Re-check under a lock: a message may have claimed it meanwhile.
-                locked = (
-                    MediaUpload.objects.select_for_update()
-                    .filter(pk=upload.pk, used_at__isnull=True)
-                    .first()
-                )
-                if locked is None:
-                    continue
-                # File first, under the row's lock (only a message claiming
-                # this very upload waits): if the storage call fails, the row
-                # stays for the next run instead of leaving an object no row
-                # points at. Deleting a missing file is a no-op, so a retry
-                # after a failed commit is safe.
-                default_storage.delete(locked.file.name)
-                locked.delete()
+            default_storage.delete(upload.file.name)
         except Exception:
             logger.exception("Could not purge expired upload %s; will retry.", upload.public_id)
             continue
-        purged += 1
+        deleted, _ = MediaUpload.objects.filter(pk=upload.pk, used_at__isnull=True).delete()
+        purged += 1 if deleted else 0
     return purged

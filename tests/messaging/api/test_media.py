@@ -566,7 +566,7 @@ def _stored_upload(workspace, name: str = "photo.png") -> MediaUpload:
 
 
 def test_purge_deletes_expired_unused_uploads_only(workspace):
-    past = timezone.now() - timedelta(minutes=1)
+    past = timezone.now() - media.PURGE_GRACE - timedelta(minutes=1)
     expired = _stored_upload(workspace, "expired.png")
     used = _stored_upload(workspace, "used.png")
     fresh = _stored_upload(workspace, "fresh.png")
@@ -583,10 +583,43 @@ def test_purge_deletes_expired_unused_uploads_only(workspace):
     assert purge_expired_uploads_task.delay().get() == 0
 
 
-def test_purge_keeps_the_row_when_the_storage_fails(workspace, monkeypatch):
+def test_purge_waits_out_the_grace_period(workspace):
     upload_row = _stored_upload(workspace)
     MediaUpload.objects.filter(pk=upload_row.pk).update(
         expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert purge_expired_uploads_task.delay().get() == 0
+    assert default_storage.exists(upload_row.file.name)
+
+
+def test_an_expired_unused_upload_is_not_attached(
+    api, conversation, django_capture_on_commit_callbacks
+):
+    status, body = api.post(
+        "/media/upload",
+        {"file": SimpleUploadedFile("late.png", PNG, "image/png"), "type": "image"},
+        format="multipart",
+    )
+    assert status == 201
+    MediaUpload.objects.filter(public_id=body["data"]["id"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    status, sent = api.post(
+        "/messages",
+        {
+            "conversationId": conversation.public_id,
+            "content": {"type": "image", "url": body["data"]["url"]},
+        },
+    )
+    assert status == 201
+    assert sent["data"]["attributes"]["attachments"] == []
+    assert MediaUpload.objects.get(public_id=body["data"]["id"]).used_at is None
+
+
+def test_purge_keeps_the_row_when_the_storage_fails(workspace, monkeypatch):
+    upload_row = _stored_upload(workspace)
+    MediaUpload.objects.filter(pk=upload_row.pk).update(
+        expires_at=timezone.now() - media.PURGE_GRACE - timedelta(minutes=1)
     )
 
     def broken_delete(self, name):
@@ -705,7 +738,7 @@ def test_s3_attachment_and_purge(api, s3, conversation, django_capture_on_commit
     assert kept_row.used_at is not None
     assert s3.keys() == sorted([s3.key(kept_row), s3.key(dropped_row)])
 
-    MediaUpload.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    MediaUpload.objects.update(expires_at=timezone.now() - media.PURGE_GRACE - timedelta(minutes=1))
     assert purge_expired_uploads_task.delay().get() == 1
     assert s3.keys() == [s3.key(kept_row)]
     assert list(MediaUpload.objects.values_list("public_id", flat=True)) == [kept["id"]]
