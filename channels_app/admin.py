@@ -13,13 +13,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from channels_app.capabilities import MASK, mask_config
+from channels_app.links import channel_webhook_url
 from channels_app.models import Channel
-from channels_app.services import create_channel, set_channel_status, update_channel
+from channels_app.services import (
+    activate_channel,
+    check_channel,
+    create_channel,
+    set_channel_status,
+    update_channel,
+)
 from inbox.admin import ServiceAdmin, adopt, badge, pretty_json, run_service_action, short_json
 
 
@@ -73,7 +80,7 @@ class ChannelAdmin(ServiceAdmin):
     # Never `config`: searching it would let anyone probe a secret's value.
     search_fields = ("name", "public_id", "workspace__name", "workspace__slug")
     autocomplete_fields = ("workspace",)
-    actions = ("activate_channels", "deactivate_channels")
+    actions = ("activate_channels", "deactivate_channels", "test_channels")
     readonly_fields = (
         "public_id",
         "workspace",
@@ -83,6 +90,7 @@ class ChannelAdmin(ServiceAdmin):
         "masked_config_display",
         "capabilities_display",
         "inbound_token",
+        "webhook_url_display",
         "created_at",
         "updated_at",
     )
@@ -100,7 +108,18 @@ class ChannelAdmin(ServiceAdmin):
             (None, {"fields": ("name", "public_id", "workspace", "type")}),
             ("Status", {"fields": ("status_badge", "status_reason")}),
             ("Configuration", {"fields": (config, "metadata", "capabilities_display")}),
-            ("Integration", {"fields": ("inbound_token", "created_at", "updated_at")}),
+            (
+                "Integration",
+                {
+                    "fields": ("webhook_url_display", "inbound_token", "created_at", "updated_at"),
+                    "description": (
+                        "Give the provider the webhook URL as its callback. Set "
+                        "<code>apiBaseUrl</code> in the config to point this channel's "
+                        "provider API at another host (a regional endpoint or a local "
+                        "stand-in)."
+                    ),
+                },
+            ),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Channel | None = None) -> Iterable:
@@ -122,6 +141,10 @@ class ChannelAdmin(ServiceAdmin):
     @admin.display(description="Config (secrets masked)")
     def masked_config_display(self, obj: Channel) -> str:
         return pretty_json(obj.masked_config)
+
+    @admin.display(description="Webhook URL")
+    def webhook_url_display(self, obj: Channel) -> str:
+        return channel_webhook_url(obj)
 
     @admin.display(description="Capabilities")
     def capabilities_display(self, obj: Channel) -> str:
@@ -167,9 +190,19 @@ class ChannelAdmin(ServiceAdmin):
         run_service_action(
             request,
             queryset,
-            lambda channel: set_channel_status(channel=channel, status=Channel.Status.ACTIVE),
+            lambda channel: activate_channel(channel=channel),
             done="Activated",
         )
+
+    @admin.action(description="Test selected channels' credentials", permissions=["operate"])
+    def test_channels(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # The provider is asked outside any transaction, one channel at a time.
+        for channel in queryset:
+            result = check_channel(channel=channel)
+            if result.ok:
+                messages.success(request, f"{channel}: the provider accepted the credentials.")
+            else:
+                messages.error(request, f"{channel}: {result.error or 'the check failed'}")
 
     @admin.action(description="Deactivate selected channels", permissions=["operate"])
     def deactivate_channels(self, request: HttpRequest, queryset: QuerySet) -> None:

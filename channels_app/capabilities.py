@@ -1,4 +1,4 @@
-"""What each channel type can carry and do, as one table.
+"""What each channel type can carry and do, indexed by type.
 
 The API validates content against it, the inbox shows or hides actions by it,
 and the delete/edit services read their windows from it. The values follow the
@@ -7,113 +7,30 @@ providers' public documentation.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ALL_CONTENT_TYPES = (
-    "text",
-    "image",
-    "document",
-    "audio",
-    "video",
-    "location",
-    "buttons",
-    "template",
-)
+from channels_app.providers.api.capabilities import CAPABILITIES as API
+from channels_app.providers.base import ALL_CONTENT_TYPES, Capabilities
+from channels_app.providers.email.capabilities import CAPABILITIES as EMAIL
+from channels_app.providers.instagram.capabilities import CAPABILITIES as INSTAGRAM
+from channels_app.providers.messenger.capabilities import CAPABILITIES as MESSENGER
+from channels_app.providers.sms.capabilities import CAPABILITIES as SMS
+from channels_app.providers.telegram.capabilities import CAPABILITIES as TELEGRAM
+from channels_app.providers.webchat.capabilities import CAPABILITIES as WEBCHAT
+from channels_app.providers.whatsapp.capabilities import CAPABILITIES as WHATSAPP
 
+__all__ = ["ALL_CONTENT_TYPES", "CAPABILITIES", "Capabilities", "capabilities_for", "mask_config"]
 
-@dataclass(frozen=True)
-class Capabilities:
-    content_types: frozenset[str]
-    delivery_receipts: bool = False
-    read_receipts: bool = False
-    delete_for_everyone: bool = False
-    # None means no time limit (where deleting is supported at all).
-    delete_window_seconds: int | None = None
-    edit: bool = False
-    edit_window_seconds: int | None = None
-    # Hours after the contact's last inbound message during which free-form
-    # messages are allowed; None when the channel has no such window.
-    message_window_hours: int | None = None
-    reactions: bool = False
-    quick_replies: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def supports(self, content_type: str) -> bool:
-        return content_type in self.content_types
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["content_types"] = sorted(self.content_types)
-        return data
-
-
+# Each provider package owns its table; this is the index by channel type.
 CAPABILITIES: dict[str, Capabilities] = {
-    "whatsapp": Capabilities(
-        content_types=frozenset(ALL_CONTENT_TYPES),
-        delivery_receipts=True,
-        read_receipts=True,
-        # WhatsApp has no delete-for-everyone in the Cloud API.
-        delete_for_everyone=False,
-        edit=False,
-        message_window_hours=24,
-        reactions=True,
-        quick_replies=True,
-    ),
-    "sms": Capabilities(
-        content_types=frozenset({"text", "image", "video", "audio", "document"}),
-        delivery_receipts=True,
-    ),
-    "telegram": Capabilities(
-        content_types=frozenset(
-            {"text", "image", "document", "audio", "video", "location", "buttons"}
-        ),
-        delete_for_everyone=True,
-        # Bots may delete their own messages for 48 hours.
-        delete_window_seconds=48 * 3600,
-        edit=True,
-        edit_window_seconds=48 * 3600,
-        reactions=True,
-        quick_replies=True,
-    ),
-    "email": Capabilities(
-        content_types=frozenset({"text", "image", "document", "audio", "video"}),
-    ),
-    "webchat": Capabilities(
-        content_types=frozenset(
-            {"text", "image", "document", "audio", "video", "location", "buttons"}
-        ),
-        delivery_receipts=True,
-        read_receipts=True,
-        delete_for_everyone=True,
-        edit=True,
-        reactions=True,
-        quick_replies=True,
-    ),
-    "messenger": Capabilities(
-        content_types=frozenset({"text", "image", "document", "audio", "video", "buttons"}),
-        delivery_receipts=True,
-        read_receipts=True,
-        message_window_hours=24,
-        reactions=True,
-        quick_replies=True,
-    ),
-    "instagram": Capabilities(
-        content_types=frozenset({"text", "image", "audio", "video"}),
-        read_receipts=True,
-        message_window_hours=24,
-        reactions=True,
-        quick_replies=True,
-    ),
-    "api": Capabilities(
-        content_types=frozenset(ALL_CONTENT_TYPES),
-        delivery_receipts=True,
-        read_receipts=True,
-        delete_for_everyone=True,
-        edit=True,
-        reactions=True,
-        quick_replies=True,
-    ),
+    "whatsapp": WHATSAPP,
+    "sms": SMS,
+    "telegram": TELEGRAM,
+    "email": EMAIL,
+    "webchat": WEBCHAT,
+    "messenger": MESSENGER,
+    "instagram": INSTAGRAM,
+    "api": API,
 }
 
 

@@ -22,8 +22,8 @@ from django.db import transaction
 
 from channels_app.capabilities import MASK, mask_config
 from channels_app.models import Channel
-from channels_app.providers.base import CheckResult
-from channels_app.providers.registry import checker_for
+from channels_app.providers.base import ActivationResult, CheckResult
+from channels_app.providers.registry import checker_for, provider_for
 from inbox.errors import AlreadyExists, DomainError, ValidationFailed
 from inbox.models import User, Workspace
 from messaging.events import record_event
@@ -41,6 +41,18 @@ class InvalidChannelType(ValidationFailed):
 class ChannelAlreadyExists(AlreadyExists):
     code = "CHANNEL_ALREADY_EXISTS"
     default_message = "The workspace already has a channel of this type for this address."
+
+
+class ChannelActivationFailed(DomainError):
+    code = "CHANNEL_ACTIVATION_FAILED"
+    status = 400
+    default_message = "The provider refused to register this channel."
+
+
+class ProviderUnavailable(DomainError):
+    code = "PROVIDER_UNAVAILABLE"
+    status = 503
+    default_message = "The provider could not be reached; try again later."
 
 
 class ActiveConversationsExist(DomainError):
@@ -93,6 +105,12 @@ _STRING_KEYS = frozenset(
         "imapUsername",
         "imapPassword",
         "callbackSecret",
+        "displayPhoneNumber",
+        "pageId",
+        "accountId",
+        "messagingServiceSid",
+        "imapFolder",
+        "webhookSecret",
     }
 )
 # E.164 as a format: a provider hands out canonical numbers, and a canonical
@@ -164,6 +182,10 @@ def validate_channel_config(channel_type: str, config: dict[str, Any]) -> None:
         raise _config_error("theme", "Must be an object.")
     if "callbackUrl" in config:
         _check_url("callbackUrl", config["callbackUrl"])
+    if "apiBaseUrl" in config:
+        # Points the provider's API at another host (a regional endpoint, a
+        # stand-in for a demo); the operator-wide default is a setting.
+        _check_url("apiBaseUrl", config["apiBaseUrl"])
 
 
 def _normalized_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -360,6 +382,38 @@ def set_channel_status(*, channel: Channel, status: str, reason: str = "") -> Ch
     return channel
 
 
+def activate_channel(*, channel: Channel, reason: str = "") -> Channel:
+    """Make a channel active, registering it with the provider first where needed.
+
+    Providers that push to us only once told where (Telegram's setWebhook)
+    implement `activate`; it runs with no transaction open. Credentials the
+    provider refuses put the channel in `error` (with `channel.error`) and
+    raise CHANNEL_ACTIVATION_FAILED; an unreachable provider changes nothing
+    and raises PROVIDER_UNAVAILABLE.
+    """
+    from channels_app.links import channel_webhook_url
+
+    provider = provider_for(channel.type, channel.config)
+    activate = getattr(provider, "activate", None)
+    if activate is not None:
+        result: ActivationResult = activate(channel.config, channel_webhook_url(channel))
+        if not result.ok:
+            if result.rejected:
+                set_channel_status(
+                    channel=channel, status=Channel.Status.ERROR, reason=result.error
+                )
+                raise ChannelActivationFailed(
+                    result.error or ChannelActivationFailed.default_message
+                )
+            raise ProviderUnavailable(result.error or ProviderUnavailable.default_message)
+        if result.config_updates:
+            with transaction.atomic():
+                locked = Channel.objects.select_for_update().get(pk=channel.pk)
+                locked.config = {**locked.config, **result.config_updates}
+                locked.save(update_fields=["config", "updated_at"])
+    return set_channel_status(channel=channel, status=Channel.Status.ACTIVE, reason=reason)
+
+
 def deactivate_channel(
     *,
     channel: Channel,
@@ -438,7 +492,15 @@ def check_channel(*, channel: Channel) -> CheckResult:
         ok=result.ok, error=result.error, rejected=result.rejected, latency_ms=latency_ms
     )
     if result.ok and channel.status in (Channel.Status.PENDING, Channel.Status.ERROR):
-        set_channel_status(channel=channel, status=Channel.Status.ACTIVE)
+        try:
+            activate_channel(channel=channel)
+        except (ChannelActivationFailed, ProviderUnavailable) as exc:
+            return CheckResult(
+                ok=False,
+                error=exc.message,
+                rejected=isinstance(exc, ChannelActivationFailed),
+                latency_ms=latency_ms,
+            )
     elif result.rejected and channel.status != Channel.Status.INACTIVE:
         set_channel_status(
             channel=channel,

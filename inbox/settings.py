@@ -224,6 +224,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.purge_idempotency_records_task",
         "schedule": 3600.0,
     },
+    # Messages whose worker died mid-send, or whose task the broker lost.
+    "requeue-stuck-deliveries": {
+        "task": "messaging.tasks.requeue_stuck_deliveries_task",
+        "schedule": 60.0,
+    },
+    "purge-early-status-reports": {
+        "task": "messaging.tasks.purge_early_status_reports_task",
+        "schedule": 3600.0,
+    },
     "wake-snoozed-conversations": {
         "task": "messaging.tasks.wake_snoozed_conversations_task",
         "schedule": 60.0,
@@ -328,6 +337,27 @@ WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 # Endpoints on loopback, private or link-local addresses are refused in
 # production (SSRF); development and tests deliver to local servers.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not IS_PRODUCTION)
+
+# --- Channel providers ----------------------------------------------------------
+# Base URLs of the providers' APIs. Tests and local demos point them at local
+# stand-ins; a channel may override its own with the `apiBaseUrl` config key.
+WHATSAPP_API_BASE_URL = os.environ.get("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0")
+MESSENGER_API_BASE_URL = os.environ.get(
+    "MESSENGER_API_BASE_URL", "https://graph.facebook.com/v21.0"
+)
+INSTAGRAM_API_BASE_URL = os.environ.get(
+    "INSTAGRAM_API_BASE_URL", "https://graph.instagram.com/v21.0"
+)
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
+TELEGRAM_API_BASE_URL = os.environ.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org")
+PROVIDER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))
+# A message claimed for sending this long ago and still pending had its
+# worker die mid-send: the sweep puts it back in the queue.
+DELIVERY_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("DELIVERY_CLAIM_TIMEOUT_SECONDS", "300"))
+# Largest body the channel webhook endpoint reads (raw MIME email with files).
+INBOUND_WEBHOOK_MAX_BYTES = int(os.environ.get("INBOUND_WEBHOOK_MAX_BYTES", str(30 * 1024 * 1024)))
+# How often email channels with IMAP settings are polled for new mail.
+EMAIL_IMAP_POLL_SECONDS = float(os.environ.get("EMAIL_IMAP_POLL_SECONDS", "60"))
 
 # --- Product ------------------------------------------------------------------
 # Media uploads not used by a message are deleted after this long.

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("api/", include("inbox.api.urls")),
+    # Providers post inbound events here; `channels_app.links` spells the path.
+    path("webhooks/", include("channels_app.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

@@ -260,6 +260,9 @@ class Message(models.Model):
     # Set when a delivery task claims the message, so a duplicate task skips it.
     delivery_claimed_at = models.DateTimeField(null=True, blank=True)
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    # When a retry after a transient failure is due; the sweep re-queues a
+    # retry that is long overdue (its task was lost).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_for_everyone = models.BooleanField(default=False)
@@ -309,6 +312,35 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class EarlyStatusReport(models.Model):
+    """A provider's status report for a message whose send answer is not recorded yet.
+
+    Providers can call back before the send request has answered (Twilio's
+    `queued`/`sent`, Meta's `sent`): the message has no provider id yet to be
+    found by. The report waits here and is applied when the send result is
+    recorded; reports nobody claims are purged after a day.
+    """
+
+    channel = models.ForeignKey("channels_app.Channel", on_delete=models.CASCADE, related_name="+")
+    provider_message_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=16)
+    reported_at = models.DateTimeField()
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [
+            # Looked up when the send result names the provider id.
+            models.Index(fields=["channel", "provider_message_id"], name="early_status_lookup"),
+            # Purge of reports nobody claimed.
+            models.Index(fields=["created_at"], name="early_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id}: {self.status}"
 
 
 class Attachment(models.Model):

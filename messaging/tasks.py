@@ -17,28 +17,111 @@ from messaging.services.media import purge_expired_uploads
 
 logger = logging.getLogger(__name__)
 
-MAX_DELIVERY_ATTEMPTS = 6
 
-
-@shared_task(bind=True, max_retries=MAX_DELIVERY_ATTEMPTS, acks_late=True)
+@shared_task(bind=True, max_retries=None, acks_late=True)
 def deliver_message_task(self, message_pk: int) -> str:
+    """Send one message; transient failures come back here after a backoff.
+
+    The attempt count lives on the message (`delivery_attempts`, bumped by
+    every claim, the sweep's included), so the limit holds however the
+    attempts were queued.
+    """
     result = message_services.deliver_message(message_pk=message_pk)
     if result is None:
         return "skipped"
     if result.ok:
         return "sent"
-    if result.retryable:
-        if self.request.retries >= self.max_retries:
-            message_services.fail_message(
-                message_pk=message_pk,
-                code=result.error_code or "DELIVERY_FAILED",
-                reason=result.error_message or "The provider kept failing; retries exhausted.",
+    if not result.retryable:
+        return "failed"
+    message = Message.objects.only("delivery_attempts", "next_attempt_at", "status").get(
+        pk=message_pk
+    )
+    if message.status != Message.Status.PENDING:
+        return message.status
+    if message.delivery_attempts >= message_services.MAX_DELIVERY_ATTEMPTS:
+        message_services.fail_message(
+            message_pk=message_pk,
+            code=result.error_code or "DELIVERY_FAILED",
+            reason=result.error_message or "The provider kept failing; retries exhausted.",
+        )
+        return "failed"
+    # The backoff (or the provider's Retry-After) was recorded on the message.
+    countdown = message_services.retry_delay_seconds(
+        message.delivery_attempts, result.retry_after_seconds
+    )
+    raise self.retry(countdown=countdown)
+
+
+@shared_task
+def requeue_stuck_deliveries_task() -> int:
+    """Beat's sweep for messages whose worker died mid-send or whose task was lost."""
+    return message_services.requeue_stuck_deliveries()
+
+
+PROVIDER_SYNC_RETRIES = 5
+
+
+@shared_task(bind=True, max_retries=PROVIDER_SYNC_RETRIES, acks_late=True)
+def push_message_change_task(self, message_pk: int, change: str) -> str:
+    """Carry an agent's edit or delete-for-everyone to the provider."""
+    result = message_services.push_message_change(message_pk=message_pk, change=change)
+    if result is None:
+        return "unsupported"
+    if result.ok:
+        return "done"
+    if result.retryable and self.request.retries < PROVIDER_SYNC_RETRIES:
+        raise self.retry(
+            countdown=message_services.retry_delay_seconds(
+                self.request.retries + 1, result.retry_after_seconds
             )
-            return "failed"
-        # Exponential backoff, or the provider's own hint when it gave one.
-        countdown = result.retry_after_seconds or min(30 * 2**self.request.retries, 3600)
-        raise self.retry(countdown=countdown)
+        )
+    if result.retryable:
+        message_services.record_provider_sync_error(
+            message_pk=message_pk, change=change, result=result
+        )
     return "failed"
+
+
+@shared_task(bind=True, max_retries=PROVIDER_SYNC_RETRIES, acks_late=True)
+def push_reaction_task(self, reaction_pk: int, operation: str) -> str:
+    """Carry an agent's reaction (or its removal) to the provider."""
+    from messaging.services.reactions import push_reaction
+
+    result = push_reaction(reaction_pk=reaction_pk, operation=operation)
+    if result is None:
+        return "unsupported"
+    if result.ok:
+        return "done"
+    if result.retryable and self.request.retries < PROVIDER_SYNC_RETRIES:
+        raise self.retry(
+            countdown=message_services.retry_delay_seconds(
+                self.request.retries + 1, result.retry_after_seconds
+            )
+        )
+    return "failed"
+
+
+MEDIA_FETCH_RETRIES = 5
+
+
+@shared_task(bind=True, max_retries=MEDIA_FETCH_RETRIES, acks_late=True)
+def fetch_inbound_media_task(self, message_pk: int, payload: dict) -> str:
+    """Download a file an inbound webhook only referenced, and store it on the message."""
+    from messaging.services.inbound import fetch_and_store_media, note_media_error
+
+    outcome = fetch_and_store_media(message_pk=message_pk, payload=payload)
+    if outcome != "retry":
+        return outcome
+    if self.request.retries >= MEDIA_FETCH_RETRIES:
+        message = Message.objects.get(pk=message_pk)
+        note_media_error(message=message, reason="The provider kept failing to hand over the file.")
+        return "failed"
+    raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
+
+
+@shared_task
+def purge_early_status_reports_task() -> int:
+    return message_services.purge_early_status_reports()
 
 
 @shared_task

@@ -281,7 +281,15 @@ activate_channel = extend_schema(
     operation_id="activateChannel",
     parameters=[_ID, _IDEMPOTENCY],
     request=ActivateChannelSerializer,
-    responses={200: CHANNEL_RESPONSE, **_errors((400, "VALIDATION_ERROR"), _NOT_FOUND)},
+    responses={
+        200: CHANNEL_RESPONSE,
+        **_errors(
+            (400, "VALIDATION_ERROR"),
+            (400, "CHANNEL_ACTIVATION_FAILED"),
+            _NOT_FOUND,
+            (503, "PROVIDER_UNAVAILABLE"),
+        ),
+    },
 )
 deactivate_channel = extend_schema(
     tags=[TAG],

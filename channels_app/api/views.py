@@ -35,11 +35,11 @@ from channels_app.selectors import (
     channels_for,
 )
 from channels_app.services import (
+    activate_channel,
     check_channel,
     create_channel,
     deactivate_channel,
     delete_channel,
-    set_channel_status,
     update_channel,
 )
 from inbox.api import envelope
@@ -162,10 +162,8 @@ class ChannelActivateView(ChannelApiView):
     @schema.activate_channel
     def post(self, request: Request, channel_id: str) -> Response:
         data = _validated(ActivateChannelSerializer, request.data)
-        channel = set_channel_status(
-            channel=get_channel_for(self.workspace, channel_id),
-            status=Channel.Status.ACTIVE,
-            reason=data["reason"],
+        channel = activate_channel(
+            channel=get_channel_for(self.workspace, channel_id), reason=data["reason"]
         )
         return self.render_channel(channel)
 

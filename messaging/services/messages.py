@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from channels_app.links import channel_webhook_url
 from channels_app.models import Channel
-from channels_app.providers.base import Outbound, SendResult
+from channels_app.providers.base import MessageChange, Outbound, SendResult, ThreadContext
 from channels_app.providers.registry import provider_for
 from inbox.errors import ValidationFailed
 from inbox.models import User, Workspace
@@ -40,7 +42,7 @@ from messaging.errors import (
     UnsupportedContentType,
 )
 from messaging.events import record_event
-from messaging.models import Contact, Conversation, Message
+from messaging.models import Contact, Conversation, EarlyStatusReport, Message
 from messaging.representations import conversation_summary, message_resource
 from messaging.services.contacts import contact_address, find_or_create_contact
 from messaging.services.conversations import open_conversation
@@ -88,6 +90,11 @@ def _conversation_updated(conversation: Conversation, **meta: Any) -> None:
         data=data,
         conversation_public_id=conversation.public_id,
     )
+
+
+def load_message(message_pk: int) -> Message:
+    """A message with everything `message_resource` reads, in a fixed number of queries."""
+    return _load(message_pk)
 
 
 def _load(message_pk: int) -> Message:
@@ -348,6 +355,10 @@ def deliver_message(*, message_pk: int) -> SendResult | None:
             reply_to_external_id=(
                 message.reply_to.provider_message_id if message.reply_to_id else None
             ),
+            idempotency_key=message.public_id,
+            thread=_thread_context(message) if message.channel.type == "email" else ThreadContext(),
+            sender_name=str(message.channel.config.get("fromName") or ""),
+            webhook_url=channel_webhook_url(message.channel),
         )
         try:
             result = provider.send(outbound)
@@ -356,6 +367,46 @@ def deliver_message(*, message_pk: int) -> SendResult | None:
             result = SendResult.failed("PROVIDER_ERROR", str(exc)[:500], retryable=True)
     record_delivery_result(message_pk=message_pk, result=result)
     return result
+
+
+# Earlier provider ids an email reply names in `References`; mail clients
+# need only the first and the last few to thread.
+THREAD_REFERENCES_LIMIT = 20
+
+
+def _thread_context(message: Message) -> ThreadContext:
+    """Subject and Message-IDs that keep an email reply in the customer's thread."""
+    earlier = list(
+        Message.objects.filter(
+            conversation_id=message.conversation_id,
+            provider_message_id__isnull=False,
+            is_private=False,
+            created_at__lte=message.created_at,
+        )
+        .exclude(pk=message.pk)
+        .order_by("-created_at", "-id")
+        .values_list("provider_message_id", "metadata")[:THREAD_REFERENCES_LIMIT]
+    )
+    earlier.reverse()
+    subject = str(message.metadata.get("subject") or "")
+    if not subject:
+        # The thread's subject is the one its first message carried.
+        subject = next(
+            (
+                str(meta["subject"])
+                for _, meta in earlier
+                if isinstance(meta, dict) and meta.get("subject")
+            ),
+            "",
+        )
+    return ThreadContext(subject=subject, references=tuple(pid for pid, _ in earlier))
+
+
+def retry_delay_seconds(attempts: int, retry_after: float | None = None) -> float:
+    """Backoff before the next attempt: the provider's hint, else 30 s doubling to an hour."""
+    if retry_after is not None and retry_after > 0:
+        return min(retry_after, 3600.0)
+    return float(min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 def record_delivery_result(*, message_pk: int, result: SendResult) -> Message:
@@ -367,10 +418,12 @@ def record_delivery_result(*, message_pk: int, result: SendResult) -> Message:
         now = timezone.now()
         if result.ok:
             message.provider_message_id = result.provider_message_id
+            message.next_attempt_at = None
             _apply_status(message, Status.SENT, now)
             message.save(
                 update_fields=[
                     "provider_message_id",
+                    "next_attempt_at",
                     "status",
                     "status_history",
                     "sent_at",
@@ -378,14 +431,20 @@ def record_delivery_result(*, message_pk: int, result: SendResult) -> Message:
                 ]
             )
             _message_event(_load(message_pk), "message.sent")
+            if result.provider_message_id:
+                _apply_early_reports(message_pk, message.channel_id, result.provider_message_id)
         elif result.retryable:
             # Release the claim so the retry (or the sweep) can take it again.
             message.delivery_claimed_at = None
-            message.failure_code = result.error_code
-            message.failure_reason = result.error_message
+            message.next_attempt_at = now + timedelta(
+                seconds=retry_delay_seconds(message.delivery_attempts, result.retry_after_seconds)
+            )
+            message.failure_code = result.error_code[:100]
+            message.failure_reason = result.error_message[:1000]
             message.save(
                 update_fields=[
                     "delivery_claimed_at",
+                    "next_attempt_at",
                     "failure_code",
                     "failure_reason",
                     "updated_at",
@@ -502,6 +561,146 @@ def update_message_status(
     return _load(message.pk)
 
 
+def apply_provider_status(
+    *,
+    channel: Channel,
+    provider_message_id: str,
+    status: str,
+    at: datetime | None = None,
+    error_code: str = "",
+    error_message: str = "",
+) -> Message | None:
+    """Apply a status callback, found by the provider's id on `channel`.
+
+    A report for a message whose send answer is still in flight is kept as
+    an `EarlyStatusReport` and applied when that answer is recorded; None is
+    returned then, as for ids we never sent.
+    """
+    if status not in (Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED):
+        raise ValidationFailed(f"Unknown status {status!r}.", field="status")
+    at = at or timezone.now()
+    message = Message.objects.filter(
+        channel=channel, provider_message_id=provider_message_id
+    ).first()
+    if message is not None:
+        return update_message_status(
+            message=message,
+            status=status,
+            at=at,
+            error_code=error_code,
+            error_message=error_message,
+        )
+    EarlyStatusReport.objects.create(
+        channel=channel,
+        provider_message_id=provider_message_id[:255],
+        status=status,
+        reported_at=at,
+        error_code=error_code[:100],
+        error_message=error_message[:1000],
+    )
+    # The send answer may have been recorded between the lookup and the insert.
+    message = Message.objects.filter(
+        channel=channel, provider_message_id=provider_message_id
+    ).first()
+    if message is not None:
+        _apply_early_reports(message.pk, channel.pk, provider_message_id)
+        return _load(message.pk)
+    return None
+
+
+def _apply_early_reports(message_pk: int, channel_id: int, provider_message_id: str) -> None:
+    """Apply and drop the reports that arrived before the provider id was known."""
+    reports = list(
+        EarlyStatusReport.objects.filter(
+            channel_id=channel_id, provider_message_id=provider_message_id
+        ).order_by("reported_at", "pk")
+    )
+    if not reports:
+        return
+    message = Message.objects.get(pk=message_pk)
+    for report in reports:
+        message = update_message_status(
+            message=message,
+            status=report.status,
+            at=report.reported_at,
+            error_code=report.error_code,
+            error_message=report.error_message,
+        )
+    EarlyStatusReport.objects.filter(pk__in=[r.pk for r in reports]).delete()
+
+
+EARLY_REPORT_TTL = timedelta(days=1)
+
+
+def purge_early_status_reports(*, now: datetime | None = None) -> int:
+    """Drop reports for messages that never got their provider id (a day on)."""
+    cutoff = (now or timezone.now()) - EARLY_REPORT_TTL
+    deleted, _ = EarlyStatusReport.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+# A message queued this long ago and neither claimed nor retried lost its task.
+LOST_TASK_GRACE = timedelta(seconds=60)
+MAX_DELIVERY_ATTEMPTS = 6
+
+
+def requeue_stuck_deliveries(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Put back in the queue the pending messages nobody is sending.
+
+    Two cases: a claim older than DELIVERY_CLAIM_TIMEOUT_SECONDS (the worker
+    died mid-send: the claim is released with a conditional UPDATE so a
+    worker that was merely slow and a sweep cannot both win), and an
+    unclaimed message whose task or retry is long overdue (the broker lost
+    it). A message that used up its attempts fails instead. Re-sending is
+    safe from doubles where the provider has an idempotency mechanism: every
+    attempt carries the message id as its key (`Outbound.idempotency_key`).
+    """
+    now = now or timezone.now()
+    claim_cutoff = now - timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT_SECONDS)
+    lost_cutoff = now - LOST_TASK_GRACE
+    pending = Message.objects.filter(
+        status=Status.PENDING, is_private=False, deleted_at__isnull=True
+    ).filter(Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now))
+    stuck = list(
+        pending.filter(delivery_claimed_at__lt=claim_cutoff).values_list(
+            "pk", "delivery_claimed_at", "delivery_attempts"
+        )[:batch]
+    )
+    lost = list(
+        pending.filter(delivery_claimed_at__isnull=True, created_at__lt=lost_cutoff)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=lost_cutoff))
+        .values_list("pk", "delivery_attempts")[:batch]
+    )
+    queued = 0
+    for pk, claimed_at, attempts in stuck:
+        released = Message.objects.filter(
+            pk=pk, status=Status.PENDING, delivery_claimed_at=claimed_at
+        ).update(delivery_claimed_at=None)
+        if not released:
+            continue
+        if attempts >= MAX_DELIVERY_ATTEMPTS:
+            fail_message(
+                message_pk=pk,
+                code="DELIVERY_TIMEOUT",
+                reason="Sending kept stopping before the provider answered; attempts exhausted.",
+            )
+            continue
+        logger.warning("message %s was stuck mid-send since %s; re-queued", pk, claimed_at)
+        _enqueue_delivery(pk)
+        queued += 1
+    for pk, attempts in lost:
+        if attempts >= MAX_DELIVERY_ATTEMPTS:
+            fail_message(
+                message_pk=pk,
+                code="DELIVERY_FAILED",
+                reason="The provider kept failing; retries exhausted.",
+            )
+            continue
+        _enqueue_delivery(pk)
+        queued += 1
+    return queued
+
+
 # --- Receiving ----------------------------------------------------------------
 
 
@@ -520,6 +719,7 @@ def receive_message(
     sender_name: str = "",
     received_at: datetime | None = None,
     metadata: dict[str, Any] | None = None,
+    reply_to: Message | None = None,
 ) -> Received:
     """Record an inbound message once, however often the provider repeats it."""
     if provider_message_id:
@@ -566,6 +766,7 @@ def receive_message(
                 delivered_at=at,
                 provider_message_id=provider_message_id or None,
                 metadata=metadata or {},
+                reply_to=reply_to,
                 created_at=at,
             )
             _bump_conversation_counters(conversation, message, inbound=True)
@@ -712,6 +913,8 @@ def delete_message(*, message: Message, for_everyone: bool = False) -> Message:
         locked.save(update_fields=["deleted_at", "deleted_for_everyone", "updated_at"])
         _refresh_after_removal(locked.conversation_id)
         _message_event(_load(locked.pk), "message.deleted")
+        if for_everyone:
+            _queue_provider_change(locked, "delete")
     return _load(message.pk)
 
 
@@ -752,4 +955,75 @@ def edit_message(*, message: Message, content: dict[str, Any]) -> Message:
             data=data,
             conversation_public_id=fresh.conversation.public_id,
         )
+        _queue_provider_change(locked, "edit")
     return _load(message.pk)
+
+
+# --- Carrying edits and deletes to the provider ---------------------------------
+
+
+def _queue_provider_change(message: Message, change: str) -> None:
+    """After commit, tell the provider about an edit or delete of a message it has.
+
+    A message still pending needs nothing: the delivery sends the current
+    content, and a deleted message is never sent.
+    """
+    if message.is_private or not message.provider_message_id:
+        return
+    pk = message.pk
+
+    def queue() -> None:
+        from messaging.tasks import push_message_change_task
+
+        push_message_change_task.delay(pk, change)
+
+    transaction.on_commit(queue)
+
+
+def push_message_change(*, message_pk: int, change: str) -> SendResult | None:
+    """Call the provider's `edit` or `delete` for a message; None when it has neither.
+
+    A permanent refusal is recorded in the message's metadata
+    (`providerSyncError`), where the API and the inbox show it.
+    """
+    message = Message.objects.select_related("channel").get(pk=message_pk)
+    provider = provider_for(message.channel.type, message.channel.config)
+    method = getattr(provider, change, None) if provider is not None else None
+    if method is None or not message.provider_message_id:
+        return None
+    result: SendResult = method(
+        MessageChange(
+            message_id=message.public_id,
+            channel_type=message.channel.type,
+            config=message.channel.config,
+            to=message.to_address,
+            external_id=message.provider_message_id,
+            content=message.content,
+        )
+    )
+    if not result.ok and not result.retryable:
+        record_provider_sync_error(message_pk=message_pk, change=change, result=result)
+    return result
+
+
+def record_provider_sync_error(*, message_pk: int, change: str, result: SendResult) -> None:
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message_pk)
+        locked.metadata = {
+            **locked.metadata,
+            "providerSyncError": {
+                "change": change,
+                "code": result.error_code,
+                "message": result.error_message[:500],
+            },
+        }
+        locked.save(update_fields=["metadata", "updated_at"])
+        fresh = _load(locked.pk)
+        data = message_resource(fresh)
+        data["meta"] = {"change": f"{change}.failed"}
+        record_event(
+            workspace=fresh.workspace,
+            event="message.updated",
+            data=data,
+            conversation_public_id=fresh.conversation.public_id,
+        )

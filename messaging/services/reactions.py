@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from channels_app.providers.base import OutboundReaction, SendResult
+from channels_app.providers.registry import provider_for
 from inbox.errors import ValidationFailed
 from inbox.models import User
 from messaging.events import record_event
@@ -105,4 +107,36 @@ def react_to_message(
             data=data,
             conversation_public_id=fresh.conversation.public_id,
         )
+        if actor_contact is None and fresh.provider_message_id:
+            # Ours (an agent's or the workspace's): the customer should see it too.
+            reaction_pk = result.pk
+            transaction.on_commit(lambda: _queue_push(reaction_pk, operation))
     return result
+
+
+def _queue_push(reaction_pk: int, operation: str) -> None:
+    from messaging.tasks import push_reaction_task
+
+    push_reaction_task.delay(reaction_pk, operation)
+
+
+def push_reaction(*, reaction_pk: int, operation: str) -> SendResult | None:
+    """Call the provider's `react` for one of our reactions; None when it cannot."""
+    reaction = Reaction.objects.select_related("message__channel").get(pk=reaction_pk)
+    message = reaction.message
+    provider = provider_for(message.channel.type, message.channel.config)
+    react = getattr(provider, "react", None) if provider is not None else None
+    if react is None or not message.provider_message_id:
+        return None
+    # The contact's address: ours for an inbound message is its `from`.
+    to = message.from_address if message.direction == "inbound" else message.to_address
+    return react(
+        OutboundReaction(
+            channel_type=message.channel.type,
+            config=message.channel.config,
+            to=to,
+            external_id=message.provider_message_id,
+            emoji=reaction.emoji,
+            operation=operation,
+        )
+    )

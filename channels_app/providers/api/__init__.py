@@ -1,0 +1,1 @@
+"""The generic API channel: signed JSON to the integrator's callback URL and back."""

@@ -1,0 +1,1 @@
+"""Email: SMTP out with threading headers, IMAP polling and raw MIME in."""

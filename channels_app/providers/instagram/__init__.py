@@ -1,0 +1,1 @@
+"""Instagram messaging through the Graph API Send API and Meta webhooks."""

@@ -1,0 +1,1 @@
+"""Facebook Messenger through the Graph API Send API and Meta webhooks."""

@@ -1,0 +1,1 @@
+"""SMS and MMS through Twilio's Messages resource and its signed callbacks."""

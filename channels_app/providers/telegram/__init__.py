@@ -1,0 +1,1 @@
+"""Telegram Bot API: sends, edits, deletes, and secret-token webhooks."""

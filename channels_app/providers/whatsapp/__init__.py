@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API: Graph API sends, Meta-signed webhooks, media by id."""
