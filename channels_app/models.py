@@ -80,7 +80,15 @@ class Channel(models.Model):
     def own_address(self) -> str:
         """The channel's own address, shown as `from` on outbound messages."""
         config = self.config or {}
-        for key in ("phoneNumber", "displayPhoneNumber", "fromEmail", "botUsername", "address"):
+        for key in (
+            "phoneNumber",
+            "displayPhoneNumber",
+            "fromEmail",
+            "botUsername",
+            "pageId",
+            "accountId",
+            "address",
+        ):
             if config.get(key):
                 return str(config[key])
         return self.public_id

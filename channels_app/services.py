@@ -67,9 +67,11 @@ class ActiveConversationsExist(DomainError):
 # --- Config validation ----------------------------------------------------------
 
 # Required config keys per type for a real (non-sandbox) channel. Types not
-# listed (messenger, instagram, api) need no credential to exist.
+# listed (api) need no credential to exist.
 REQUIRED_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "whatsapp": ("phoneNumberId", "accessToken"),
+    "messenger": ("pageId", "accessToken"),
+    "instagram": ("accountId", "accessToken"),
     "sms": ("accountSid", "authToken", "phoneNumber"),
     "telegram": ("botToken",),
     "email": ("fromEmail",),
@@ -85,6 +87,8 @@ IDENTITY_CONFIG_KEY: dict[str, str] = {
     "sms": "phoneNumber",
     "telegram": "botToken",
     "email": "fromEmail",
+    "messenger": "pageId",
+    "instagram": "accountId",
 }
 
 _STRING_KEYS = frozenset(
@@ -169,7 +173,7 @@ def validate_channel_config(channel_type: str, config: dict[str, Any]) -> None:
             port = config[key]
             if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
                 raise _config_error(key, "Must be a port number (1-65535).")
-    for key in ("smtpUseTls", "imapUseTls"):
+    for key in ("smtpUseTls", "smtpUseSsl", "imapUseTls"):
         if key in config and not isinstance(config[key], bool):
             raise _config_error(key, "Must be true or false.")
     if "allowedOrigins" in config:

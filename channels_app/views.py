@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from channels_app.models import Channel
 from channels_app.providers.base import InboundRequest, InvalidPayload, WebhookReply
-from channels_app.providers.registry import provider_for
+from channels_app.providers.registry import inbound_provider_for
 from inbox.api.envelope import error_body
 from messaging.services.inbound import apply_inbound_events
 
@@ -71,7 +71,7 @@ def channel_webhook(request: HttpRequest, token: str) -> HttpResponse:
     channel = Channel.objects.select_related("workspace").filter(inbound_token=token).first()
     if channel is None:
         return _error(request, 404, "CHANNEL_NOT_FOUND", "No channel has this webhook URL.")
-    provider = provider_for(channel.type, channel.config)
+    provider = inbound_provider_for(channel.type, channel.config)
     if provider is None or not hasattr(provider, "verify") or not hasattr(provider, "parse"):
         return _error(request, 404, "CHANNEL_NOT_FOUND", "This channel does not receive webhooks.")
     if request.method not in ("GET", "POST"):

@@ -358,6 +358,11 @@ DELIVERY_CLAIM_TIMEOUT_SECONDS = int(os.environ.get("DELIVERY_CLAIM_TIMEOUT_SECO
 INBOUND_WEBHOOK_MAX_BYTES = int(os.environ.get("INBOUND_WEBHOOK_MAX_BYTES", str(30 * 1024 * 1024)))
 # How often email channels with IMAP settings are polled for new mail.
 EMAIL_IMAP_POLL_SECONDS = float(os.environ.get("EMAIL_IMAP_POLL_SECONDS", "60"))
+# The beat task queues one poll per email channel with an IMAP server.
+CELERY_BEAT_SCHEDULE["poll-email-inboxes"] = {
+    "task": "channels_app.tasks.poll_email_inboxes_task",
+    "schedule": EMAIL_IMAP_POLL_SECONDS,
+}
 
 # --- Product ------------------------------------------------------------------
 # Media uploads not used by a message are deleted after this long.

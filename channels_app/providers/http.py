@@ -100,7 +100,13 @@ def request(
             headers=all_headers,
             timeout=urllib3.Timeout(connect=seconds, read=seconds),
             redirect=follow_redirects,
-            retries=urllib3.Retry(total=False, redirect=5) if follow_redirects else False,
+            # Redirects only: `total=False` would turn redirects off too, and
+            # urllib3 drops Authorization when a redirect leaves the host.
+            retries=(
+                urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
+                if follow_redirects
+                else False
+            ),
             preload_content=False,
         )
         try:

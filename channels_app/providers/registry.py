@@ -59,6 +59,19 @@ def provider_for(channel_type: str, config: dict[str, Any]) -> Any | None:
     return cls() if cls else None
 
 
+def inbound_provider_for(channel_type: str, config: dict[str, Any]) -> Any | None:
+    """Who reads webhooks posted to a channel's URL, or None when nobody does.
+
+    Like `provider_for`, except that an API channel without a callback URL
+    (which sends through the sandbox) still takes signed inbound events:
+    an integration may only ever write to us.
+    """
+    if channel_type == "api" and not config.get("sandbox"):
+        cls = provider_class("api")
+        return cls() if cls else None
+    return provider_for(channel_type, config)
+
+
 def checker_for(channel_type: str, config: dict[str, Any]) -> CheckableProvider | None:
     """What `check_channel` asks, or None when the type's provider cannot check."""
     provider = provider_for(channel_type, config)
@@ -69,4 +82,4 @@ def checker_for(channel_type: str, config: dict[str, Any]) -> CheckableProvider 
     return None
 
 
-__all__ = ["Provider", "checker_for", "provider_for", "uses_sandbox"]
+__all__ = ["Provider", "checker_for", "inbound_provider_for", "provider_for", "uses_sandbox"]

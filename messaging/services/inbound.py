@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 # Customers send what their phone makes; we keep anything up to this size,
 # but serve only known types as themselves (anything else as a download).
 INBOUND_MEDIA_MAX_BYTES = 100 * MB
+# Content types whose `url` is the file itself; a text message with files
+# (an email) keeps them as attachments only.
+MEDIA_CONTENT_TYPES = frozenset({"image", "video", "audio", "document"})
 
 
 @dataclass
@@ -254,7 +257,7 @@ def store_inbound_media(
                 mime_type=mime,
                 size=len(data),
             )
-            if not locked.content.get("url"):
+            if locked.content.get("type") in MEDIA_CONTENT_TYPES and not locked.content.get("url"):
                 locked.content = {**locked.content, "url": absolute_url(attachment.url)}
                 if locked.content.get("type") == "document" and not locked.content.get("filename"):
                     locked.content["filename"] = attachment.filename

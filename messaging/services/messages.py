@@ -419,7 +419,21 @@ def record_delivery_result(*, message_pk: int, result: SendResult) -> Message:
         if result.ok:
             message.provider_message_id = result.provider_message_id
             message.next_attempt_at = None
-            _apply_status(message, Status.SENT, now)
+            sent_at = now
+            if result.provider_message_id:
+                # A receipt that beat the send answer proves it was sent by then.
+                earliest = (
+                    EarlyStatusReport.objects.filter(
+                        channel_id=message.channel_id,
+                        provider_message_id=result.provider_message_id,
+                    )
+                    .order_by("reported_at")
+                    .values_list("reported_at", flat=True)
+                    .first()
+                )
+                if earliest is not None:
+                    sent_at = min(now, earliest)
+            _apply_status(message, Status.SENT, sent_at)
             message.save(
                 update_fields=[
                     "provider_message_id",

@@ -12,7 +12,7 @@ Callers run this outside any database transaction.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import urllib3
 
@@ -30,6 +30,8 @@ class AttemptResult:
     response_body: str
     error: str
     duration_ms: int
+    # The answer's headers, names lower-cased (the API channel reads Retry-After).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _host_header(destination: Destination) -> str:
@@ -89,6 +91,7 @@ def post_json(
             response_body=raw[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace"),
             error="" if ok else f"The endpoint answered HTTP {status}.",
             duration_ms=_elapsed_ms(started),
+            headers={name.lower(): value for name, value in response.headers.items()},
         )
     except urllib3.exceptions.NewConnectionError as exc:
         # Checked first: urllib3 makes it a subclass of ConnectTimeoutError.

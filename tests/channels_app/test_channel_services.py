@@ -306,11 +306,14 @@ def test_check_on_a_sandbox_channel_succeeds_and_activates_it(workspace, make_ch
     assert len(_events("channel.activated")) == 1
 
 
-def test_check_without_a_provider_integration_says_so_and_changes_nothing(workspace):
-    channel = create_channel(workspace=workspace, type="whatsapp", name="W", config=WHATSAPP)
+def test_check_of_an_unreachable_provider_changes_nothing(workspace):
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    config = {**WHATSAPP, "apiBaseUrl": "http://127.0.0.1:9/v21.0"}
+    channel = create_channel(workspace=workspace, type="whatsapp", name="W", config=config)
     result = check_channel(channel=channel)
     assert not result.ok
-    assert result.error == "No provider integration for whatsapp yet"
+    assert not result.rejected
+    assert "127.0.0.1" in result.error
     channel.refresh_from_db()
     assert channel.status == Channel.Status.PENDING
     assert not _events("channel.error")

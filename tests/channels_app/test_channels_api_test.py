@@ -189,12 +189,17 @@ def test_the_endpoint_reports_the_error(capi, api_channel, callback_server):
     assert "404" in detail["health"]["lastError"]
 
 
-def test_the_endpoint_is_honest_about_missing_integrations(capi, workspace):
+def test_the_endpoint_is_honest_about_an_unreachable_provider(capi, workspace):
     channel = create_channel(
-        workspace=workspace, type="telegram", name="Bot", config={"botToken": "123:ABCDEFGHIJKLM"}
+        workspace=workspace,
+        type="telegram",
+        name="Bot",
+        # Nothing listens on loopback port 9: the provider cannot be reached.
+        config={"botToken": "123:ABCDEFGHIJKLM", "apiBaseUrl": "http://127.0.0.1:9"},
     )
     status, body = capi.post(f"/channels/{channel.public_id}/test")
     assert status == 200
     assert body["data"]["success"] is False
-    assert body["data"]["error"] == "No provider integration for telegram yet"
+    assert "127.0.0.1" in body["data"]["error"]
+    assert "ABCDEFGHIJKLM" not in body["data"]["error"]
     assert body["data"]["channelStatus"] == "pending"

@@ -188,7 +188,7 @@ def test_private_notes_are_never_delivered(
     assert deliver_message(message_pk=note.pk) is None
 
 
-def test_a_channel_without_provider_fails_the_message_and_retry_requeues(
+def test_a_misconfigured_channel_fails_the_message_and_retry_requeues(
     workspace, make_channel, django_capture_on_commit_callbacks
 ):
     real = make_channel(workspace, "sms", config={"sandbox": False})
@@ -196,7 +196,8 @@ def test_a_channel_without_provider_fails_the_message_and_retry_requeues(
         message = send_message(workspace=workspace, channel=real, to="+14155552671", content=TEXT)
     message.refresh_from_db()
     assert message.status == "failed"
-    assert message.failure_code == "PROVIDER_UNAVAILABLE"
+    # No Twilio credentials: the provider refuses before any request.
+    assert message.failure_code == "CHANNEL_MISCONFIGURED"
     assert OutboxEvent.objects.filter(event="message.failed").count() == 1
 
     real.config = {"sandbox": True}
