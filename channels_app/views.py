@@ -23,7 +23,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from channels_app.models import Channel
-from channels_app.providers.base import InboundRequest, InvalidPayload, WebhookReply
+from channels_app.providers.base import (
+    InboundEvent,
+    InboundRequest,
+    InvalidPayload,
+    WebhookReply,
+)
 from channels_app.providers.registry import inbound_provider_for
 from inbox.api.envelope import error_body
 from messaging.services.inbound import apply_inbound_events
@@ -96,7 +101,7 @@ def channel_webhook(request: HttpRequest, token: str) -> HttpResponse:
     if channel.status == Channel.Status.INACTIVE:
         # Deactivated on purpose: acknowledged so the provider stops retrying.
         logger.info("channel %s is inactive; webhook acknowledged, not applied", channel.public_id)
-        return _acknowledge(provider)
+        return _acknowledge(provider, [])
     try:
         events = provider.parse(inbound, config)
     except InvalidPayload as exc:
@@ -117,11 +122,13 @@ def channel_webhook(request: HttpRequest, token: str) -> HttpResponse:
         summary.reactions,
         summary.ignored,
     )
-    return _acknowledge(provider)
+    return _acknowledge(provider, events)
 
 
-def _acknowledge(provider: Any) -> HttpResponse:
+def _acknowledge(provider: Any, events: list[InboundEvent]) -> HttpResponse:
+    """The provider's own success reply for these events, else `{"received": true}`."""
     acknowledge = getattr(provider, "acknowledge", None)
-    if acknowledge is not None:
-        return _reply(acknowledge())
+    reply = acknowledge(events) if acknowledge is not None else None
+    if reply is not None:
+        return _reply(reply)
     return JsonResponse({"received": True})

@@ -5,15 +5,22 @@ Providers see plain data, never the messaging models. Outbound, they take an
 message's status. Inbound, the webhook endpoint hands them an
 `InboundRequest` (method, URL, headers, body): they `verify` it, then `parse`
 it into neutral events (`InboundMessage`, `InboundStatus`, `InboundReaction`,
-`Ignored`) that `messaging.services.inbound` applies through the services.
+`InboundReadUpTo`, `Ignored`) that `messaging.services.inbound` applies
+through the services. `InboundReadUpTo` is a receipt given as a time rather
+than message ids (Messenger's read and delivery watermarks): everything sent
+to the sender up to then was read (or delivered).
 
 Every method beyond `send` is optional; the registry and the services ask
 with `hasattr`, so a provider only implements what its platform offers:
 
 - `verify(request, config) -> bool` and `parse(request, config) -> list[event]`
   for inbound webhooks; `handshake(request, config) -> WebhookReply | None`
-  answers a subscription check (Meta's `hub.challenge`); `acknowledge()`
-  gives the body a provider wants on success (Twilio's empty TwiML).
+  answers a subscription check (Meta's `hub.challenge`);
+  `acknowledge(events) -> WebhookReply | None` gives the reply a provider
+  wants on success, given the events just parsed and applied (`[]` when the
+  channel is inactive and nothing was): Twilio's empty TwiML, or Telegram's
+  answerCallbackQuery carried in the reply. None means the default
+  `{"received": true}`.
 - `fetch_media(media, config) -> FetchedMedia` downloads an inbound file
   the webhook only referenced (WhatsApp media ids, Telegram file ids).
 - `check(config) -> CheckResult`: a cheap call proving the credentials work.
@@ -274,6 +281,23 @@ class InboundReaction:
 
 
 @dataclass(frozen=True)
+class InboundReadUpTo:
+    """A receipt as a time: every message sent to `sender` at or before `at` got `status`.
+
+    Messenger's `read` (and a `delivery` without `mids`) names no messages,
+    only a `watermark`; which of our messages it covers is for the services
+    to work out.
+    """
+
+    sender: str
+    at: datetime
+    # "read", or "delivered" for a delivery watermark.
+    status: str = "read"
+    # When the receipt itself happened (the event's timestamp), if known.
+    reported_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Ignored:
     """An event kind we do not handle: acknowledged and logged, never an error."""
 
@@ -281,7 +305,7 @@ class Ignored:
     detail: str = ""
 
 
-InboundEvent = InboundMessage | InboundStatus | InboundReaction | Ignored
+InboundEvent = InboundMessage | InboundStatus | InboundReaction | InboundReadUpTo | Ignored
 
 
 @dataclass(frozen=True)

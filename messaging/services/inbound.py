@@ -4,8 +4,9 @@ The channel webhook endpoint (`channels_app.views`) and pollers (IMAP) parse
 what a provider sends into neutral events (`channels_app.providers.base`);
 `apply_inbound_events` turns each into the service call it stands for:
 `receive_message` for a message (deduped on the provider's id),
-`apply_provider_status` for a status callback, `react_to_message` for a
-reaction. Files that arrived inline are stored at once; files the provider
+`apply_provider_status` for a status callback, `update_message_status` for
+each of our messages a watermark receipt covers (Messenger), `react_to_message`
+for a reaction. Files that arrived inline are stored at once; files the provider
 only referenced are fetched by a task, so the webhook answers fast.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from channels_app.models import Channel
@@ -29,6 +31,7 @@ from channels_app.providers.base import (
     InboundMedia,
     InboundMessage,
     InboundReaction,
+    InboundReadUpTo,
     InboundStatus,
     MediaFetchError,
 )
@@ -38,11 +41,16 @@ from inbox.ids import new_public_id
 from inbox.links import absolute_url
 from messaging.addresses import AddressError, normalize_address
 from messaging.events import record_event
-from messaging.models import Attachment, Message, Reaction
+from messaging.models import Attachment, ContactIdentifier, Message, Reaction
 from messaging.representations import message_resource
 from messaging.services.contacts import find_or_create_contact
 from messaging.services.media import _EXTENSIONS, MB, _sniff
-from messaging.services.messages import apply_provider_status, load_message, receive_message
+from messaging.services.messages import (
+    apply_provider_status,
+    load_message,
+    receive_message,
+    update_message_status,
+)
 from messaging.services.reactions import react_to_message
 
 logger = logging.getLogger(__name__)
@@ -53,6 +61,11 @@ INBOUND_MEDIA_MAX_BYTES = 100 * MB
 # Content types whose `url` is the file itself; a text message with files
 # (an email) keeps them as attachments only.
 MEDIA_CONTENT_TYPES = frozenset({"image", "video", "audio", "document"})
+# One watermark receipt moves at most this many messages, the newest first:
+# older ones have had their own receipts long ago.
+READ_UP_TO_LIMIT = 200
+# The statuses a watermark receipt moves a message on from.
+_BEFORE = {"read": ("sent", "delivered"), "delivered": ("sent",)}
 
 
 @dataclass
@@ -84,6 +97,8 @@ def apply_inbound_events(*, channel: Channel, events: list[InboundEvent]) -> Inb
                 _apply_status(channel, event, summary)
             elif isinstance(event, InboundReaction):
                 _apply_reaction(channel, event, summary)
+            elif isinstance(event, InboundReadUpTo):
+                _apply_read_up_to(channel, event, summary)
             elif isinstance(event, Ignored):
                 summary.ignored += 1
                 logger.info(
@@ -178,6 +193,53 @@ def _apply_status(channel: Channel, event: InboundStatus, summary: InboundSummar
         error_message=event.error_message,
     )
     summary.statuses += 1
+
+
+def _apply_read_up_to(channel: Channel, event: InboundReadUpTo, summary: InboundSummary) -> None:
+    """Mark our messages to the sender handed over by `event.at` as read (or delivered).
+
+    The watermark is the provider's clock for its copy of a message, stamped
+    while our send request was in flight: after we claimed it for delivery,
+    before we recorded `sent_at`. So a message counts from its claim
+    (`delivery_claimed_at`), or `sent_at` when it has none, or the very
+    message the customer just read would be missed.
+    """
+    if event.status not in _BEFORE:
+        raise ValidationFailed(f"Unknown watermark status {event.status!r}.", field="status")
+    try:
+        address = normalize_address(channel.type, event.sender)
+    except AddressError as exc:
+        raise ValidationFailed(str(exc), field="from") from exc
+    contact_id = (
+        ContactIdentifier.objects.filter(
+            workspace_id=channel.workspace_id, channel_type=channel.type, value=address
+        )
+        .values_list("contact_id", flat=True)
+        .first()
+    )
+    if contact_id is None:
+        # Someone we never wrote to (or a deleted contact): nothing of ours to mark.
+        raise ValidationFailed(f"No contact has the address {address!r} on this channel.")
+    messages = list(
+        Message.objects.filter(
+            channel=channel,
+            conversation__contact_id=contact_id,
+            direction=Message.Direction.OUTBOUND,
+            is_private=False,
+            status__in=_BEFORE[event.status],
+        )
+        .alias(handed_over=Coalesce("delivery_claimed_at", "sent_at"))
+        .filter(handed_over__lte=event.at)
+        .order_by("-handed_over", "-id")[:READ_UP_TO_LIMIT]
+    )
+    # The receipt's own time when the provider gave it; the watermark bounds it.
+    reported = max(event.reported_at, event.at) if event.reported_at else event.at
+    for message in messages:
+        # Never before it was sent, so the history reads in order.
+        at = max(reported, message.sent_at) if message.sent_at else reported
+        updated = update_message_status(message=message, status=event.status, at=at)
+        if updated.status != message.status:
+            summary.statuses += 1
 
 
 def _apply_reaction(channel: Channel, event: InboundReaction, summary: InboundSummary) -> None:

@@ -10,9 +10,12 @@ A notification is `{"object": "page"|"instagram", "entry": [{"id", "time",
   `is_deleted` an unsent message (Instagram).
 - `postback`: a button tap: `title`, `payload`, `mid`.
 - `reaction`: `action` react/unreact, `mid`, `emoji` and `reaction` (a name).
-- `delivery`: `mids[]` (not always present) and `watermark`.
-- `read`: Messenger reports a `watermark` (everything before it is read);
-  Instagram names the message with `mid`.
+- `delivery`: `mids[]` (not always present) and `watermark`, "all messages
+  that were sent before this timestamp were delivered": per-message statuses
+  when `mids` is there, else (Messenger) an `InboundReadUpTo` "delivered".
+- `read`: Messenger reports a `watermark`, "all messages that were sent
+  before or at this timestamp were read" (an `InboundReadUpTo`); Instagram
+  names the message with `mid` (a status for that message).
 
 Everything else (optins, referrals, handovers, feed changes) is acknowledged
 as `Ignored`, as are entries for another page or account than the channel's.
@@ -32,6 +35,7 @@ from channels_app.providers.base import (
     InboundMedia,
     InboundMessage,
     InboundReaction,
+    InboundReadUpTo,
     InboundStatus,
     InvalidPayload,
 )
@@ -99,11 +103,11 @@ def parse_messaging_webhook(
             events.append(Ignored(",".join(kinds) or "entry", "no messaging events"))
             continue
         for item in messaging:
-            events.extend(_event(_dict(item)))
+            events.extend(_event(_dict(item), messenger=webhook_object == "page"))
     return events
 
 
-def _event(item: dict[str, Any]) -> list[InboundEvent]:
+def _event(item: dict[str, Any], *, messenger: bool) -> list[InboundEvent]:
     sender = str(_dict(item.get("sender")).get("id") or "")
     at = _when(item.get("timestamp"))
     if "message" in item:
@@ -113,9 +117,9 @@ def _event(item: dict[str, Any]) -> list[InboundEvent]:
     if "reaction" in item:
         return _reaction(_dict(item["reaction"]), sender, at)
     if "delivery" in item:
-        return _delivery(_dict(item["delivery"]))
+        return _delivery(_dict(item["delivery"]), sender, at, messenger=messenger)
     if "read" in item:
-        return [_read(_dict(item["read"]), at)]
+        return [_read(_dict(item["read"]), sender, at, messenger=messenger)]
     kind = next((key for key in item if key not in _ENVELOPE_KEYS), "unknown")
     return [Ignored(str(kind)[:40])]
 
@@ -241,21 +245,39 @@ def _reaction(reaction: dict[str, Any], sender: str, at: datetime | None) -> lis
     return [removal, InboundReaction(provider_message_id=mid, sender=sender, emoji=emoji, at=at)]
 
 
-def _delivery(delivery: dict[str, Any]) -> list[InboundEvent]:
+def _watermark(
+    kind: str, body: dict[str, Any], sender: str, at: datetime | None, status: str
+) -> InboundEvent:
+    """A watermark receipt: a time, not message ids; the services find our messages."""
+    watermark = _when(body.get("watermark"))
+    if watermark is None or not sender:
+        return Ignored(kind, f"watermark {str(body.get('watermark'))[:40]} from {sender[:40]!r}")
+    return InboundReadUpTo(sender=sender, at=watermark, status=status, reported_at=at)
+
+
+def _delivery(
+    delivery: dict[str, Any], sender: str, at: datetime | None, *, messenger: bool
+) -> list[InboundEvent]:
     mids = delivery.get("mids")
     if not isinstance(mids, list) or not mids:
-        # Only a watermark (older clients): like Messenger's read, a time, not ids.
-        return [Ignored("delivery", f"watermark {delivery.get('watermark')}")]
-    at = _when(delivery.get("watermark"))
+        # "mids ... may not be present (due to backward compatibility reasons
+        # with older Messenger clients). watermark is always present."
+        if messenger:
+            return [_watermark("delivery", delivery, sender, at, "delivered")]
+        return [Ignored("delivery", f"watermark {str(delivery.get('watermark'))[:40]}")]
+    watermark = _when(delivery.get("watermark"))
     return [
-        InboundStatus(provider_message_id=str(mid), status="delivered", at=at)
+        InboundStatus(provider_message_id=str(mid), status="delivered", at=watermark)
         for mid in mids
         if mid
     ]
 
 
-def _read(read: dict[str, Any], at: datetime | None) -> InboundEvent:
+def _read(
+    read: dict[str, Any], sender: str, at: datetime | None, *, messenger: bool
+) -> InboundEvent:
     if read.get("mid"):
         return InboundStatus(provider_message_id=str(read["mid"]), status="read", at=at)
-    # Messenger's read receipt is a time, not ids: mapping it needs our messages.
-    return Ignored("read", f"watermark {read.get('watermark')}")
+    if messenger:
+        return _watermark("read", read, sender, at, "read")
+    return Ignored("read", f"without mid: watermark {str(read.get('watermark'))[:40]}")

@@ -110,7 +110,7 @@ class TwilioSmsProvider:
     def parse(self, request: InboundRequest, config: dict[str, Any]) -> list[InboundEvent]:
         return inbound.parse_form(request)
 
-    def acknowledge(self) -> WebhookReply:
+    def acknowledge(self, events: list[InboundEvent]) -> WebhookReply:
         return WebhookReply(status=200, body=EMPTY_TWIML, content_type="text/xml")
 
     def fetch_media(self, media: InboundMedia, config: dict[str, Any]) -> FetchedMedia:

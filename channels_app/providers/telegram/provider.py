@@ -3,11 +3,14 @@
 Outbound calls follow https://core.telegram.org/bots/api (content mapping in
 `payloads`, answers and errors in `api`); inbound webhooks are verified and
 parsed in `inbound`. Activation registers our webhook with `setWebhook` and a
-secret token Telegram echoes back on every delivery.
+secret token Telegram echoes back on every delivery. A button tap is answered
+(`answerCallbackQuery`) in the webhook's own reply, so the customer's spinner
+stops without another request.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import secrets
@@ -20,12 +23,14 @@ from channels_app.providers.base import (
     FetchedMedia,
     InboundEvent,
     InboundMedia,
+    InboundMessage,
     InboundRequest,
     MediaFetchError,
     MessageChange,
     Outbound,
     OutboundReaction,
     SendResult,
+    WebhookReply,
 )
 from channels_app.providers.telegram import api, inbound, payloads
 
@@ -40,6 +45,8 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Harmless answers to an edit or delete: the provider already has what we want.
 _EDIT_NOOP = "message is not modified"
 _DELETE_NOOP = "message to delete not found"
+# `inbound` gives a button tap (a callback query) the provider id cbq:<query id>.
+CALLBACK_PREFIX = "cbq:"
 
 
 def _target(external_id: str, action: str) -> tuple[int | str, int] | SendResult:
@@ -160,6 +167,30 @@ class TelegramProvider:
 
     def parse(self, request: InboundRequest, config: dict[str, Any]) -> list[InboundEvent]:
         return inbound.parse(request, config)
+
+    def acknowledge(self, events: list[InboundEvent]) -> WebhookReply | None:
+        """answerCallbackQuery for a button tap, as the webhook reply; else the default.
+
+        "Making requests when getting updates" (https://core.telegram.org/bots/api):
+        the reply to a webhook may carry one Bot API call, its method named in
+        `method`. Until a callback query is answered the customer's client
+        shows a progress bar on the button.
+        """
+        query_id = next(
+            (
+                event.provider_message_id.removeprefix(CALLBACK_PREFIX)
+                for event in events
+                if isinstance(event, InboundMessage)
+                and event.provider_message_id.startswith(CALLBACK_PREFIX)
+            ),
+            None,
+        )
+        if not query_id:
+            return None
+        body = {"method": "answerCallbackQuery", "callback_query_id": query_id}
+        return WebhookReply(
+            status=200, body=json.dumps(body).encode(), content_type="application/json"
+        )
 
     def fetch_media(self, media: InboundMedia, config: dict[str, Any]) -> FetchedMedia:
         """getFile for a file_id's path, then the file itself.

@@ -292,13 +292,6 @@ def test_a_late_delivery_receipt_does_not_move_a_read_message_back(deliver_webho
     assert [h["status"] for h in sent.status_history][-1] == "read"
 
 
-def test_a_read_watermark_is_acknowledged_and_changes_nothing(deliver_webhook, sent):
-    response = deliver_webhook(notification(from_customer(read={"watermark": now_ms()})))
-    assert response.status_code == 200
-    sent.refresh_from_db()
-    assert sent.status == "sent"
-
-
 def test_echoes_of_our_own_sends_are_ignored(deliver_webhook):
     echo = {
         "sender": {"id": PAGE_ID},
