@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install migrate demo bench clean
+.PHONY: run test lint format install browser migrate demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Debian's Chromium for the browser tests (Playwright drives it).
+browser:
+	scripts/ensure_chromium.sh
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -25,7 +29,7 @@ run: demo
 	$(BIN)/python manage.py devserver
 
 ## The whole suite (SQLite unless DATABASE_URL says otherwise).
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 ## Messages API benchmark on PostgreSQL (not part of `make test`): N=1,000,000 by default.

@@ -14,7 +14,8 @@ refresh token a fresh `REFRESH_TOKEN_TTL_DAYS` (a sliding session). The role
 is read live from `Membership` on every request, so a demotion or removal
 applies at once.
 
-Failed logins are counted per email in `LoginThrottle`: after
+Failed logins (API tokens and inbox sessions alike, through `check_credentials`)
+are counted per email in `LoginThrottle`: after
 `LOGIN_LOCKOUT_ATTEMPTS` failures in a row the email is locked for
 `LOGIN_LOCKOUT_SECONDS`, and every attempt, even with the right password, is
 refused with ACCOUNT_LOCKED. Unknown emails are counted exactly like known ones.
@@ -221,6 +222,28 @@ def _confirm_failure(email: str, now: datetime) -> None:
 # --- Services ----------------------------------------------------------------------
 
 
+def check_credentials(*, email: str, password: str, request: Any = None) -> User:
+    """The active user with this email and password, under the login lockout.
+
+    Shared by the API's token login and the inbox's session sign-in, so both
+    count failures against the same `LoginThrottle` row and lock together.
+    The returned user comes from `authenticate`, so it carries `.backend` for
+    `django.contrib.auth.login`. Raises AccountLocked or InvalidCredentials.
+    """
+    email = (email or "").strip().lower()
+    now = timezone.now()
+    _claim_attempt(email, now)
+    # ModelBackend hashes the password even for an unknown email, so an
+    # unknown email and a wrong password take about the same time; it also
+    # refuses inactive users.
+    user = authenticate(request, email=email, password=password)
+    if user is None:
+        _confirm_failure(email, now)
+        raise InvalidCredentials()
+    LoginThrottle.objects.filter(email=email).delete()
+    return user
+
+
 def login(
     *,
     email: str,
@@ -235,17 +258,8 @@ def login(
     to several workspaces. Raises AccountLocked, InvalidCredentials, or
     ValidationFailed(field="workspace").
     """
-    email = (email or "").strip().lower()
+    user = check_credentials(email=email, password=password)
     now = timezone.now()
-    _claim_attempt(email, now)
-    # ModelBackend hashes the password even for an unknown email, so an
-    # unknown email and a wrong password take about the same time; it also
-    # refuses inactive users.
-    user = authenticate(None, email=email, password=password)
-    if user is None:
-        _confirm_failure(email, now)
-        raise InvalidCredentials()
-    LoginThrottle.objects.filter(email=email).delete()
 
     memberships = list(Membership.objects.select_related("workspace").filter(user=user))
     if workspace_slug:

@@ -183,6 +183,15 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Live updates (server-sent events, inbox.live) ------------------------------
+# Streams wake through Redis pub/sub across every web and worker process.
+# Defaults to CACHE_URL when that is Redis (production sets it anyway); with
+# no Redis, streams poll the outbox table, which also reaches the embedded
+# default's worker process.
+LIVE_UPDATES_REDIS_URL = os.environ.get("LIVE_UPDATES_REDIS_URL") or (
+    CACHE_URL if CACHE_URL.startswith(("redis://", "rediss://", "unix://")) else ""
+)
+
 # --- Celery -------------------------------------------------------------------
 # The embedded default is kombu's file-system transport: a worker started by
 # `make run` exchanges tasks with the web process through files under var/,
@@ -276,15 +285,26 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -----------------------------------------------------------------
+# Agent sessions of the inbox (`/inbox/`): a working day, not sliding, so a
+# session left open on a shared machine ends by itself. Lax keeps the
+# cookies off cross-site POSTs; the CSRF token reaches htmx from the page
+# (`hx-headers` on <body>), so scripts never need to read the cookie.
+LOGIN_URL = "/inbox/login/"
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 60 * 60)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # `__Host-` cookies are only accepted over HTTPS, for this exact host and
+    # path `/`: a sibling subdomain cannot plant or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Health probes come from the load balancer over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

@@ -1,4 +1,4 @@
-"""Root URLs: admin, the API, health probes, media in development."""
+"""Root URLs: the agent inbox, admin, the API, health probes, media in development."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -10,6 +10,10 @@ from inbox.views.home import home
 
 urlpatterns = [
     path("", home, name="home"),
+    # The agent inbox (server-rendered pages, namespace `inbox`).
+    path("inbox/", include("inbox.ui.urls")),
+    # Its live updates: the server-sent events stream `/inbox/events/`.
+    path("inbox/", include("inbox.live.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("inbox.api.urls")),
     # Providers post inbound events here; `channels_app.links` spells the path.

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
+from inbox.live.bus import notify_on_commit
 from inbox.models import Workspace
 from messaging.models import OutboxEvent
 
@@ -63,6 +64,9 @@ def record_event(
         data=data,
         conversation_public_id=conversation_public_id,
     )
+    # Wakes open inbox pages once the change commits (inbox.live); queued
+    # before the dispatcher so a slow broker never delays them.
+    notify_on_commit(workspace.pk, row.pk)
     _dispatch_on_commit(connection)
     return row
 

@@ -9,12 +9,16 @@ queries whatever its size.
 
 from __future__ import annotations
 
+import base64
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
+from django.utils.dateparse import parse_datetime
 
 from channels_app.models import Channel
 from inbox.errors import ValidationFailed
@@ -315,3 +319,205 @@ def attach_webhook_stats(webhooks: list[WebhookEndpoint]) -> list[WebhookEndpoin
         webhook.delivery_counts = counts.get(webhook.pk, empty)
         webhook.last_delivery = last.get(webhook.pk)
     return webhooks
+
+
+# --- Agent inbox: the conversation list ---------------------------------------------
+
+INBOX_TABS = ("mine", "unassigned", "all")
+INBOX_SORTS = ("activity", "waiting", "created", "priority")
+INBOX_STATUSES = tuple(Conversation.Status.values)
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """What the inbox list is narrowed to, before the Mine/Unassigned/All tab.
+
+    `status` None means every status. `channel` is a channel's public id and
+    `label` one conversation tag. Everything here lands in the one list query
+    (and the one counts query): search and tag are predicates and subqueries,
+    never Python lists of ids.
+    """
+
+    status: str | None = Conversation.Status.OPEN
+    channel: str | None = None
+    label: str | None = None
+    priority: str | None = None
+    q: str = ""
+    sort: str = "activity"
+
+
+def inbox_conversations(workspace: Workspace, filters: InboxFilters) -> QuerySet[Conversation]:
+    """A workspace's conversations narrowed by `filters`, joined for the list rows.
+
+    The tab is applied separately (`inbox_tab`), so the same queryset also
+    feeds `inbox_tab_counts`. `sort="waiting"` keeps only conversations whose
+    newest message is the contact's: the ones waiting for an answer.
+    """
+    # Imported here: the API's filters import this module. One definition of
+    # the tag predicate (JSON containment / json_each) serves both.
+    from messaging.api.conversation_filters import with_tag
+
+    queryset = conversations_for(workspace)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.channel:
+        queryset = queryset.filter(channel__public_id=filters.channel)
+    if filters.priority:
+        queryset = queryset.filter(priority=filters.priority)
+    if filters.label:
+        queryset = with_tag(queryset, filters.label)
+    text = filters.q.strip()
+    if text:
+        # Message text through the shared search (full-text GIN index on
+        # PostgreSQL), as a subquery of the list query.
+        matching = search_messages(
+            Message.objects.filter(workspace=workspace, deleted_at__isnull=True), text
+        ).values("conversation_id")
+        queryset = queryset.filter(
+            Q(contact__name__icontains=text)
+            | Q(contact__phone__icontains=text)
+            | Q(contact__email__icontains=text)
+            | Q(pk__in=matching)
+        )
+    if filters.sort == "waiting":
+        queryset = queryset.filter(last_message__direction=Message.Direction.INBOUND)
+    return queryset
+
+
+def inbox_tab(queryset: QuerySet[Conversation], tab: str, user: User) -> QuerySet[Conversation]:
+    if tab == "mine":
+        return queryset.filter(assignee=user)
+    if tab == "unassigned":
+        return queryset.filter(assignee__isnull=True)
+    return queryset
+
+
+def inbox_tab_counts(queryset: QuerySet[Conversation], user: User) -> dict[str, int]:
+    """Mine / Unassigned / All over the filtered list, in one conditional aggregate."""
+    return queryset.order_by().aggregate(
+        mine=Count("pk", filter=Q(assignee=user)),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        all=Count("pk"),
+    )
+
+
+def unread_conversation_count(workspace: Workspace, user: User) -> int:
+    """Active conversations with unread messages that are the agent's or nobody's yet.
+
+    The `(N)` in the inbox's tab title: what this agent has to look at.
+    """
+    return (
+        Conversation.objects.filter(
+            workspace=workspace,
+            status__in=Conversation.ACTIVE_STATUSES,
+            unread_count__gt=0,
+        )
+        .filter(Q(assignee=user) | Q(assignee__isnull=True))
+        .count()
+    )
+
+
+def agents_for(workspace: Workspace) -> QuerySet[User]:
+    """The members of a workspace, by name (assignment pickers)."""
+    return User.objects.filter(memberships__workspace=workspace, is_active=True).order_by(
+        "display_name", "email", "pk"
+    )
+
+
+# Keyset pagination of the list. Each sort is a list of (field, descending,
+# kind) keys, then the id in the last key's direction. NULL counts as larger
+# than every value, PostgreSQL's own rule, so `DESC` puts NULLs first and
+# `ASC` last on both databases, and the `(workspace, status, -last_message_at)`
+# index serves the default sort in either direction.
+_SortKey = tuple[str, bool, str]
+INBOX_SORT_KEYS: dict[str, list[_SortKey]] = {
+    "activity": [("last_message_at", True, "dt")],
+    "waiting": [("last_message_at", False, "dt")],
+    "created": [("created_at", True, "dt")],
+    "priority": [("_priority_rank", True, "int"), ("last_message_at", True, "dt")],
+}
+
+
+def _beyond(field: str, descending: bool, value: Any) -> Q:
+    """Rows strictly after `value` on one key, with NULL as the largest value."""
+    if value is None:
+        # After NULL in DESC: every non-NULL; nothing comes after NULL in ASC.
+        return Q(**{f"{field}__isnull": False}) if descending else Q(pk__in=[])
+    if descending:
+        return Q(**{f"{field}__lt": value})
+    return Q(**{f"{field}__gt": value}) | Q(**{f"{field}__isnull": True})
+
+
+def _same(field: str, value: Any) -> Q:
+    return Q(**{f"{field}__isnull": True}) if value is None else Q(**{field: value})
+
+
+def inbox_page(
+    queryset: QuerySet[Conversation],
+    *,
+    sort: str,
+    after: list[Any] | None,
+    limit: int,
+) -> tuple[list[Conversation], list[Any] | None]:
+    """One page of the list after the keyset position `after`; one query.
+
+    Answers the rows and the key of the last row when more follow (the next
+    page starts there), else None. Keys only compare values of the sort, so a
+    conversation that moves while the agent scrolls may show twice or be
+    skipped, never break the page.
+    """
+    from messaging.api.conversation_filters import PRIORITY_RANK
+
+    keys = INBOX_SORT_KEYS[sort]
+    descending = keys[-1][1]
+    if sort == "priority":
+        queryset = queryset.annotate(_priority_rank=PRIORITY_RANK)
+    order = [
+        F(field).desc(nulls_first=True) if desc else F(field).asc(nulls_last=True)
+        for field, desc, _ in keys
+    ]
+    order.append(F("pk").desc() if descending else F("pk").asc())
+    if after is not None:
+        *values, pk = after
+        condition = Q(pk__lt=pk) if descending else Q(pk__gt=pk)
+        # Lexicographic "after": walk the keys from the last to the first.
+        for (field, desc, _), value in reversed(list(zip(keys, values, strict=True))):
+            condition = _beyond(field, desc, value) | (_same(field, value) & condition)
+        queryset = queryset.filter(condition)
+    rows = list(queryset.order_by(*order)[: limit + 1])
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, [getattr(last, field) for field, _, _ in keys] + [last.pk]
+
+
+def encode_inbox_cursor(sort: str, key: list[Any]) -> str:
+    values = [v.isoformat() if isinstance(v, datetime) else v for v in key]
+    raw = json.dumps(values, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_inbox_cursor(sort: str, cursor: str) -> list[Any] | None:
+    """The keyset position of `cursor` for `sort`; None when it is not one of ours."""
+    kinds = [kind for _, _, kind in INBOX_SORT_KEYS[sort]] + ["int"]
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != len(kinds):
+            return None
+        decoded: list[Any] = []
+        for kind, value in zip(kinds, values, strict=True):
+            if value is None and kind == "dt":
+                decoded.append(None)
+            elif kind == "dt" and isinstance(value, str) and parse_datetime(value):
+                decoded.append(parse_datetime(value))
+            elif kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+                decoded.append(value)
+            else:
+                return None
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return None
+    if decoded[-1] is None:
+        return None
+    return decoded

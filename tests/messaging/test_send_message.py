@@ -18,6 +18,8 @@ from messaging.tasks import send_due_scheduled_messages
 
 TEXT = {"type": "text", "text": "Your order has shipped."}
 TEMPLATE = {"type": "template", "template": {"name": "order_update", "language": "en"}}
+# Callbacks every `record_event` transaction queues (webhooks, live updates).
+EVENT_CALLBACKS = ("dispatch_outbox_after_commit", "notify_live_streams")
 
 
 def test_it_saves_pending_and_delivers_after_commit(
@@ -28,8 +30,9 @@ def test_it_saves_pending_and_delivers_after_commit(
         # Nothing has left before the transaction committed.
         assert message.status == "pending"
         assert message.provider_message_id is None
-    # The delivery task, and the webhook dispatcher asked for by record_event.
-    assert len([c for c in callbacks if c.__name__ != "dispatch_outbox_after_commit"]) == 1
+    # The delivery task, and the webhook dispatcher and live-update signal
+    # asked for by record_event.
+    assert len([c for c in callbacks if c.__name__ not in EVENT_CALLBACKS]) == 1
     message.refresh_from_db()
     assert message.status == "sent"
     assert message.provider_message_id.startswith("sbx_")

@@ -71,6 +71,7 @@ class Command(BaseCommand):
             "",
             "Inbox is starting.",
             f"  Start page:    {base}/",
+            f"  Agent inbox:   {base}/inbox/  (sign in with a login below)",
             f"  API docs:      {base}/api/v1/docs/",
             f"  Admin:         {base}/admin/",
             f"  Health:        {base}/healthz  {base}/readyz",

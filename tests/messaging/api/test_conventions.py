@@ -209,8 +209,13 @@ def test_a_replayed_post_returns_the_original_and_sends_nothing(
     assert first[0] == second[0] == 201
     assert first[1]["data"] == second[1]["data"]
     assert api.last["Idempotent-Replayed"] == "true"
-    # The delivery task (the webhook dispatcher's callback aside); none on replay.
-    delivery = [c for c in first_callbacks if c.__name__ != "dispatch_outbox_after_commit"]
+    # The delivery task (record_event's dispatcher and live-update callbacks
+    # aside); none on replay.
+    delivery = [
+        c
+        for c in first_callbacks
+        if c.__name__ not in ("dispatch_outbox_after_commit", "notify_live_streams")
+    ]
     assert len(delivery) == 1 and second_callbacks == []
     assert Message.objects.filter(direction="outbound").count() == 1
 
