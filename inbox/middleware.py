@@ -30,7 +30,11 @@ class RequestIdMiddleware:
 
 
 class ApiErrorMiddleware:
-    """Under /api/, an exception that escaped DRF still answers in the JSON envelope."""
+    """Under /api/ and /webhooks/, an escaped exception still answers in the JSON envelope.
+
+    Providers retry a webhook on any 5xx; the envelope keeps the answer
+    small and free of a traceback.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -39,9 +43,9 @@ class ApiErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(("/api/", "/webhooks/")):
             return None
-        logger.exception("unhandled error under /api/")
+        logger.exception("unhandled error under %s", request.path.split("/")[1])
         body = error_body(
             getattr(request, "request_id", "-"),
             "INTERNAL_ERROR",

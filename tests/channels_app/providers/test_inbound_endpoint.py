@@ -130,3 +130,39 @@ def test_one_channels_token_never_reaches_another_workspaces_channel(
     assert list(Message.objects.values_list("workspace_id", flat=True)) == [
         api_channel.workspace_id
     ]
+
+
+def test_a_failure_while_applying_is_a_500_the_provider_will_retry(api_channel, monkeypatch):
+    # Fault injection: the database failing mid-apply.
+    def boom(**kwargs):
+        raise RuntimeError("database exploded: secret detail")
+
+    monkeypatch.setattr("channels_app.views.apply_inbound_events", boom)
+    response = _post(api_channel, _message_body())
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert "secret detail" not in response.content.decode()
+
+
+def test_a_crash_in_a_provider_parser_is_a_500_envelope(api_channel, monkeypatch):
+    from channels_app.providers.api.provider import ApiChannelProvider
+
+    def crash(self, request, config):
+        raise KeyError("secret detail")
+
+    monkeypatch.setattr(ApiChannelProvider, "parse", crash)
+    client = Client(raise_request_exception=False)
+    ts = int(time.time())
+    body = _message_body()
+    response = client.post(
+        channel_webhook_path(api_channel),
+        body,
+        content_type="application/json",
+        headers={
+            "X-Inbox-Timestamp": str(ts),
+            "X-Inbox-Signature": compute_signature(SECRET, ts, body),
+        },
+    )
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert "secret detail" not in response.content.decode()
