@@ -67,10 +67,12 @@ def _now() -> str:
 def _post(
     config: dict[str, Any],
     event: str,
-    payload: dict[str, Any],
+    fields: dict[str, Any],
     fallback_id: str,
     headers: dict[str, str] | None = None,
 ) -> SendResult:
+    """POST `{"event": event, **fields, "timestamp": now}`; the answer as a SendResult."""
+    payload = {"event": event, **fields, "timestamp": _now()}
     try:
         result = post_event(config, event, payload, extra_headers=headers)
     except RefusedUrl as exc:
@@ -79,62 +81,49 @@ def _post(
     return answer_to_result(result, fallback_id)
 
 
+def _post_change(change: MessageChange, event: str, **fields: Any) -> SendResult:
+    """An edit or delete: the message named by our id and the integrator's, then `fields`."""
+    ids = {"id": change.message_id, "externalId": change.external_id, "to": change.to}
+    return _post(change.config, event, {**ids, **fields}, fallback_id=change.external_id)
+
+
 class ApiChannelProvider(ApiCallbackProvider):
     """Sends to `callbackUrl`, receives on the webhook URL; `check` pings the callback."""
 
     channel_type = "api"
 
     def send(self, outbound: Outbound) -> SendResult:
-        payload = {
-            "event": SEND_EVENT,
+        fields = {
             "id": outbound.message_id,
             "channelId": outbound.channel_id,
             "to": outbound.to,
             "content": outbound.content,
             "metadata": outbound.metadata,
             "replyToExternalId": outbound.reply_to_external_id,
-            "timestamp": _now(),
         }
         key = outbound.idempotency_key or outbound.message_id
         return _post(
             outbound.config,
             SEND_EVENT,
-            payload,
+            fields,
             fallback_id=outbound.message_id,
             headers={"Idempotency-Key": key},
         )
 
     def edit(self, change: MessageChange) -> SendResult:
-        payload = {
-            "event": EDIT_EVENT,
-            "id": change.message_id,
-            "externalId": change.external_id,
-            "to": change.to,
-            "content": change.content,
-            "timestamp": _now(),
-        }
-        return _post(change.config, EDIT_EVENT, payload, fallback_id=change.external_id)
+        return _post_change(change, EDIT_EVENT, content=change.content)
 
     def delete(self, change: MessageChange) -> SendResult:
-        payload = {
-            "event": DELETE_EVENT,
-            "id": change.message_id,
-            "externalId": change.external_id,
-            "to": change.to,
-            "timestamp": _now(),
-        }
-        return _post(change.config, DELETE_EVENT, payload, fallback_id=change.external_id)
+        return _post_change(change, DELETE_EVENT)
 
     def react(self, reaction: OutboundReaction) -> SendResult:
-        payload = {
-            "event": REACT_EVENT,
+        fields = {
             "externalId": reaction.external_id,
             "to": reaction.to,
             "emoji": reaction.emoji,
             "operation": reaction.operation,
-            "timestamp": _now(),
         }
-        return _post(reaction.config, REACT_EVENT, payload, fallback_id=reaction.external_id)
+        return _post(reaction.config, REACT_EVENT, fields, fallback_id=reaction.external_id)
 
     def verify(self, request: InboundRequest, config: dict[str, Any]) -> bool:
         return inbound.verify(request, config)

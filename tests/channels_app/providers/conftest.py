@@ -12,6 +12,8 @@ from django.test import Client
 
 from channels_app.links import channel_webhook_path, channel_webhook_url
 from channels_app.models import Channel
+from messaging.models import Message
+from messaging.services import send_message
 
 
 @pytest.fixture
@@ -29,6 +31,22 @@ def provider_channel(db, workspace):
         )
 
     return make
+
+
+@pytest.fixture
+def send_on_commit(workspace, django_capture_on_commit_callbacks):
+    """`send_message(content=..., **kwargs)` in the workspace, its delivery task run on commit.
+
+    Answers the Message as delivery left it.
+    """
+
+    def send(content: dict, **kwargs) -> Message:
+        with django_capture_on_commit_callbacks(execute=True):
+            message = send_message(workspace=workspace, content=content, **kwargs)
+        message.refresh_from_db()
+        return message
+
+    return send
 
 
 @pytest.fixture

@@ -8,58 +8,39 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
 from channels_app.services import check_channel
 from messaging.errors import OutsideMessageWindow, UnsupportedContentType
-from messaging.models import Conversation, Message
-from messaging.services import deliver_message, react_to_message, receive_message, send_message
+from messaging.models import Conversation
+from messaging.services import deliver_message, react_to_message, send_message
 from messaging.services.reactions import push_reaction
+from tests.channels_app.providers.meta_support import INSTAGRAM
 
-IG_ID = "17841405822304914"
-IGSID = "1254459154682919"
-TOKEN = "IGAAJ0ZCm1nInstagramUserToken"
-SEND_PATH = f"/v21.0/{IG_ID}/messages"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+IG_ID = INSTAGRAM.id
+IGSID = INSTAGRAM.customer
+SEND_PATH = INSTAGRAM.send_path
+AUTH = INSTAGRAM.auth
 
 
 @pytest.fixture
 def instagram(provider_channel, httpserver):
-    return provider_channel(
-        "instagram",
-        {
-            "accountId": IG_ID,
-            "accessToken": TOKEN,
-            "appSecret": "ig-app-secret",
-            "verifyToken": "verify-me",
-            "apiBaseUrl": httpserver.url_for("/v21.0"),
-        },
-    )
+    return INSTAGRAM.channel(provider_channel, httpserver)
 
 
 @pytest.fixture
 def inbound(instagram):
-    return receive_message(
-        channel=instagram,
-        sender=IGSID,
-        content={"type": "text", "text": "Do you ship to Lisbon?"},
-        provider_message_id="aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx",
-    ).message
+    return INSTAGRAM.customer_wrote(
+        instagram, "Do you ship to Lisbon?", mid="aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx"
+    )
 
 
 @pytest.fixture
-def deliver(workspace, inbound, django_capture_on_commit_callbacks):
-    def send(content: dict, **kwargs) -> Message:
-        with django_capture_on_commit_callbacks(execute=True):
-            message = send_message(
-                workspace=workspace, conversation=inbound.conversation, content=content, **kwargs
-            )
-        message.refresh_from_db()
-        return message
-
-    return send
+def deliver(send_on_commit, inbound):
+    return partial(send_on_commit, conversation=inbound.conversation)
 
 
 def expect_send(httpserver, message: dict, message_id: str = "ig_out_1", **extra) -> None:
@@ -194,26 +175,8 @@ def test_a_heart_goes_out_as_love_and_its_removal_as_unreact(
     httpserver, inbound, agent, django_capture_on_commit_callbacks
 ):
     mid = inbound.provider_message_id
-    httpserver.expect_ordered_request(
-        SEND_PATH,
-        method="POST",
-        json={
-            "recipient": {"id": IGSID},
-            "sender_action": "react",
-            "payload": {"message_id": mid, "reaction": "love"},
-        },
-        headers=AUTH,
-    ).respond_with_json({"recipient_id": IGSID})
-    httpserver.expect_ordered_request(
-        SEND_PATH,
-        method="POST",
-        json={
-            "recipient": {"id": IGSID},
-            "sender_action": "unreact",
-            "payload": {"message_id": mid},
-        },
-        headers=AUTH,
-    ).respond_with_json({"recipient_id": IGSID})
+    INSTAGRAM.expect_sender_action(httpserver, "react", {"message_id": mid, "reaction": "love"})
+    INSTAGRAM.expect_sender_action(httpserver, "unreact", {"message_id": mid})
 
     with django_capture_on_commit_callbacks(execute=True):
         react_to_message(message=inbound, reaction="love", actor_user=agent)

@@ -8,58 +8,36 @@ unavailable) fail the message with Meta's code and message; throttling
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.utils import timezone
 
 from channels_app.services import check_channel
-from messaging.models import Message
-from messaging.services import deliver_message, receive_message, send_message
+from messaging.services import deliver_message, send_message
+from tests.channels_app.providers.meta_support import MESSENGER
 
-PAGE_ID = "104729318847302"
-PSID = "6048203991876423"
-TOKEN = "EAAGm0PX4ZCpsBAPageToken"
-SEND_PATH = f"/v21.0/{PAGE_ID}/messages"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PAGE_ID = MESSENGER.id
+PSID = MESSENGER.customer
+SEND_PATH = MESSENGER.send_path
+AUTH = MESSENGER.auth
 
 
 @pytest.fixture
 def messenger(provider_channel, httpserver):
-    return provider_channel(
-        "messenger",
-        {
-            "pageId": PAGE_ID,
-            "accessToken": TOKEN,
-            "appSecret": "app-secret",
-            "verifyToken": "verify-me",
-            "apiBaseUrl": httpserver.url_for("/v21.0"),
-        },
-    )
+    return MESSENGER.channel(provider_channel, httpserver)
 
 
 @pytest.fixture
 def inbound(messenger):
     """The customer's message that opened the 24-hour window."""
-    return receive_message(
-        channel=messenger,
-        sender=PSID,
-        content={"type": "text", "text": "Is my order on its way?"},
-        provider_message_id="m_inbound_1",
-    ).message
+    return MESSENGER.customer_wrote(messenger, "Is my order on its way?", mid="m_inbound_1")
 
 
 @pytest.fixture
-def deliver(workspace, inbound, django_capture_on_commit_callbacks):
+def deliver(send_on_commit, inbound):
     """Send `content` in the customer's conversation; the delivery task runs on commit."""
-
-    def send(content: dict, **kwargs) -> Message:
-        with django_capture_on_commit_callbacks(execute=True):
-            message = send_message(
-                workspace=workspace, conversation=inbound.conversation, content=content, **kwargs
-            )
-        message.refresh_from_db()
-        return message
-
-    return send
+    return partial(send_on_commit, conversation=inbound.conversation)
 
 
 PERMANENT_ERRORS = [

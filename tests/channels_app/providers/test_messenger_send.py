@@ -8,60 +8,33 @@ with the Page token as a Bearer header and the documented body.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
 from messaging.errors import OutsideMessageWindow
 from messaging.models import Conversation, Message
-from messaging.services import react_to_message, receive_message, send_message
+from messaging.services import react_to_message, send_message
+from tests.channels_app.providers.meta_support import MESSENGER
 
-PAGE_ID = "104729318847302"
-PSID = "6048203991876423"
-TOKEN = "EAAGm0PX4ZCpsBAPageToken"
-SEND_PATH = f"/v21.0/{PAGE_ID}/messages"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PSID = MESSENGER.customer
+SEND_PATH = MESSENGER.send_path
+AUTH = MESSENGER.auth
 IMAGE_URL = "https://files.example.com/receipt.png"
 
 
 @pytest.fixture
-def messenger(provider_channel, httpserver):
-    return provider_channel(
-        "messenger",
-        {
-            "pageId": PAGE_ID,
-            "accessToken": TOKEN,
-            "appSecret": "app-secret",
-            "verifyToken": "verify-me",
-            "apiBaseUrl": httpserver.url_for("/v21.0"),
-        },
-    )
-
-
-@pytest.fixture
-def inbound(messenger):
+def inbound(provider_channel, httpserver):
     """The customer's message that opened the 24-hour window."""
-    return receive_message(
-        channel=messenger,
-        sender=PSID,
-        content={"type": "text", "text": "Is my order on its way?"},
-        provider_message_id="m_inbound_1",
-    ).message
+    messenger = MESSENGER.channel(provider_channel, httpserver)
+    return MESSENGER.customer_wrote(messenger, "Is my order on its way?", mid="m_inbound_1")
 
 
 @pytest.fixture
-def deliver(workspace, inbound, django_capture_on_commit_callbacks):
+def deliver(send_on_commit, inbound):
     """Send `content` in the customer's conversation; the delivery task runs on commit."""
-
-    def send(content: dict, **kwargs) -> Message:
-        with django_capture_on_commit_callbacks(execute=True):
-            message = send_message(
-                workspace=workspace, conversation=inbound.conversation, content=content, **kwargs
-            )
-        message.refresh_from_db()
-        return message
-
-    return send
+    return partial(send_on_commit, conversation=inbound.conversation)
 
 
 def expect_send(httpserver, message: dict, message_id: str = "m_out_1", **extra) -> None:
@@ -228,23 +201,10 @@ def test_outside_the_24_hour_window_nothing_is_sent(httpserver, workspace, inbou
 def test_an_agents_reaction_and_its_removal_reach_messenger(
     httpserver, inbound, agent, django_capture_on_commit_callbacks
 ):
-    react = {"recipient": {"id": PSID}, "sender_action": "react"}
-    httpserver.expect_ordered_request(
-        SEND_PATH,
-        method="POST",
-        json={**react, "payload": {"message_id": "m_inbound_1", "reaction": "👍"}},
-        headers=AUTH,
-    ).respond_with_json({"recipient_id": PSID})
-    httpserver.expect_ordered_request(
-        SEND_PATH,
-        method="POST",
-        json={
-            "recipient": {"id": PSID},
-            "sender_action": "unreact",
-            "payload": {"message_id": "m_inbound_1"},
-        },
-        headers=AUTH,
-    ).respond_with_json({"recipient_id": PSID})
+    MESSENGER.expect_sender_action(
+        httpserver, "react", {"message_id": "m_inbound_1", "reaction": "👍"}
+    )
+    MESSENGER.expect_sender_action(httpserver, "unreact", {"message_id": "m_inbound_1"})
 
     with django_capture_on_commit_callbacks(execute=True):
         react_to_message(message=inbound, reaction="👍", actor_user=agent)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from channels_app.services import check_channel
-from tests.channels_app.providers.test_sms_send import (
+from tests.channels_app.providers.sms_support import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     basic_auth,
+    twilio_channel,
     twilio_error,
 )
 
@@ -17,19 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sms_channel(provider_channel, httpserver):
-    def make(**config):
-        return provider_channel(
-            "sms",
-            {
-                "accountSid": ACCOUNT_SID,
-                "authToken": AUTH_TOKEN,
-                "phoneNumber": "+14155550100",
-                "apiBaseUrl": httpserver.url_for("/"),
-                **config,
-            },
-        )
-
-    return make
+    return partial(twilio_channel, provider_channel, httpserver)
 
 
 ACCOUNT_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}.json"

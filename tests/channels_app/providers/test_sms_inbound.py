@@ -2,14 +2,12 @@
 
 Webhooks are posted to the channel's real webhook path with Twilio's
 form-encoded parameters, signed by the test suite's own implementation of
-Twilio's algorithm (test_sms_signature). MMS files are fetched from a local
-server that plays Twilio's media URLs, redirect to a CDN included.
+Twilio's algorithm (sms_support, checked in test_sms_signature). MMS files are
+fetched from a local server that plays Twilio's media URLs, redirect to a CDN
+included.
 """
 
 from __future__ import annotations
-
-import base64
-from urllib.parse import urlencode
 
 import pytest
 from django.core.files.storage import default_storage
@@ -17,47 +15,35 @@ from django.core.files.storage import default_storage
 from channels_app.providers.base import InboundMedia
 from messaging.models import Attachment, Contact, Message
 from messaging.services.inbound import fetch_and_store_media, media_payload
-from tests.channels_app.providers.test_sms_signature import twilio_signature
+from tests.channels_app.providers.sms_support import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CUSTOMER,
+    EMPTY_TWIML,
+    OUR_NUMBER,
+    basic_auth,
+    post_form,
+    twilio_channel,
+    twilio_signature,
+)
 from tests.messaging.api.test_media import PDF, PNG
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNT_SID = "AC" + "a1" * 16
-AUTH_TOKEN = "twilio-auth-token-1"
-OUR_NUMBER = "+14155550100"
-CUSTOMER = "+14155552671"
-EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
 
 @pytest.fixture
 def sms_channel(provider_channel, httpserver):
-    return provider_channel(
-        "sms",
-        {
-            "accountSid": ACCOUNT_SID,
-            "authToken": AUTH_TOKEN,
-            "phoneNumber": OUR_NUMBER,
-            "apiBaseUrl": httpserver.url_for("/"),
-        },
-    )
+    return twilio_channel(provider_channel, httpserver)
 
 
 @pytest.fixture
-def post_twilio(post_webhook, webhook_url, django_capture_on_commit_callbacks):
+def post_twilio(post_webhook, django_capture_on_commit_callbacks):
     """POST form parameters as Twilio does, signed with `token` (the channel's by default)."""
 
-    def post(channel, params, *, token=AUTH_TOKEN, signature=None, headers=None):
-        if signature is None:
-            signature = twilio_signature(token, webhook_url(channel), params)
-        sent = {"X-Twilio-Signature": signature} if signature else {}
+    def post(channel, params, **kwargs):
         # The media fetch is queued on commit; run it as a worker would.
         with django_capture_on_commit_callbacks(execute=True):
-            return post_webhook(
-                channel,
-                urlencode(params).encode(),
-                content_type="application/x-www-form-urlencoded",
-                headers={**sent, **(headers or {})},
-            )
+            return post_form(post_webhook, channel, params, **kwargs)
 
     return post
 
@@ -86,6 +72,15 @@ def incoming(sid: str, body: str, **extra: str) -> dict[str, str]:
         "ApiVersion": "2010-04-01",
         **extra,
     }
+
+
+def incoming_mms(sid: str, body: str, *files: tuple[str, str]) -> dict[str, str]:
+    """`incoming` with one file per (content type, media URL), numbered as Twilio numbers them."""
+    media = {"NumMedia": str(len(files))}
+    for index, (content_type, url) in enumerate(files):
+        media[f"MediaContentType{index}"] = content_type
+        media[f"MediaUrl{index}"] = url
+    return incoming(sid, body, **media)
 
 
 def test_an_incoming_sms_becomes_a_message_and_gets_empty_twiml(sms_channel, post_twilio):
@@ -121,14 +116,11 @@ def test_an_mms_is_one_message_with_every_file_fetched_with_basic_auth(
     httpserver.expect_request(pdf_path, method="GET").respond_with_data(
         PDF, content_type="application/pdf"
     )
-    params = incoming(
+    params = incoming_mms(
         sid,
         "Receipt and invoice",
-        NumMedia="2",
-        MediaContentType0="image/png",
-        MediaUrl0=httpserver.url_for(image_path),
-        MediaContentType1="application/pdf",
-        MediaUrl1=httpserver.url_for(pdf_path),
+        ("image/png", httpserver.url_for(image_path)),
+        ("application/pdf", httpserver.url_for(pdf_path)),
     )
 
     response = post_twilio(sms_channel, params)
@@ -144,9 +136,8 @@ def test_an_mms_is_one_message_with_every_file_fetched_with_basic_auth(
     assert message.content["url"].endswith(attachments["image/png"].file.url)
 
     requests = {request.path: request for request, _ in httpserver.log}
-    expected_auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-    assert requests[image_path].headers["Authorization"] == expected_auth
-    assert requests[pdf_path].headers["Authorization"] == expected_auth
+    assert requests[image_path].headers["Authorization"] == basic_auth()
+    assert requests[pdf_path].headers["Authorization"] == basic_auth()
     # The credentials never travel to the CDN's host.
     assert "Authorization" not in requests["/cdn/receipt.png"].headers
 
@@ -159,9 +150,7 @@ def test_a_media_url_twilio_no_longer_has_is_noted_on_the_message(
     httpserver.expect_request(path).respond_with_json(
         {"code": 20404, "message": "Not found", "status": 404}, status=404
     )
-    params = incoming(
-        sid, "", NumMedia="1", MediaContentType0="image/jpeg", MediaUrl0=httpserver.url_for(path)
-    )
+    params = incoming_mms(sid, "", ("image/jpeg", httpserver.url_for(path)))
 
     assert post_twilio(sms_channel, params).status_code == 200
 
@@ -172,24 +161,15 @@ def test_a_media_url_twilio_no_longer_has_is_noted_on_the_message(
     assert len(httpserver.log) == 1  # a 404 is not retried
 
 
-def test_a_media_server_error_is_worth_retrying(sms_channel, post_webhook, webhook_url, httpserver):
+def test_a_media_server_error_is_worth_retrying(sms_channel, post_webhook, httpserver):
     sid = "MM" + "44" * 16
     path = _media_path(sid, "ME1")
     httpserver.expect_ordered_request(path).respond_with_data("busy", status=503)
     httpserver.expect_ordered_request(path).respond_with_data(PNG, content_type="image/png")
-    params = incoming(
-        sid, "", NumMedia="1", MediaContentType0="image/png", MediaUrl0=httpserver.url_for(path)
-    )
+    params = incoming_mms(sid, "", ("image/png", httpserver.url_for(path)))
     # Posted without running the queued fetch: each attempt is made below,
     # through the service the fetch task calls.
-    response = post_webhook(
-        sms_channel,
-        urlencode(params).encode(),
-        content_type="application/x-www-form-urlencoded",
-        headers={
-            "X-Twilio-Signature": twilio_signature(AUTH_TOKEN, webhook_url(sms_channel), params)
-        },
-    )
+    response = post_form(post_webhook, sms_channel, params)
     assert response.status_code == 200
     message = Message.objects.get(channel=sms_channel)
     payload = media_payload(InboundMedia(kind="image", ref=params["MediaUrl0"]))
@@ -205,13 +185,7 @@ def test_an_audio_only_mms_keeps_its_text(sms_channel, post_twilio, httpserver):
     sid = "MM" + "55" * 16
     path = _media_path(sid, "ME1")
     httpserver.expect_request(path).respond_with_data(b"\x00" * 64, content_type="audio/amr")
-    params = incoming(
-        sid,
-        "Listen to this",
-        NumMedia="1",
-        MediaContentType0="audio/amr",
-        MediaUrl0=httpserver.url_for(path),
-    )
+    params = incoming_mms(sid, "Listen to this", ("audio/amr", httpserver.url_for(path)))
 
     post_twilio(sms_channel, params)
 
@@ -225,14 +199,11 @@ def test_the_text_goes_with_a_file_that_can_carry_a_caption(sms_channel, post_tw
     audio_path, image_path = _media_path(sid, "ME1"), _media_path(sid, "ME2")
     httpserver.expect_request(audio_path).respond_with_data(b"\x00" * 64, content_type="audio/amr")
     httpserver.expect_request(image_path).respond_with_data(PNG, content_type="image/png")
-    params = incoming(
+    params = incoming_mms(
         sid,
         "Look",
-        NumMedia="2",
-        MediaContentType0="audio/amr",
-        MediaUrl0=httpserver.url_for(audio_path),
-        MediaContentType1="image/png",
-        MediaUrl1=httpserver.url_for(image_path),
+        ("audio/amr", httpserver.url_for(audio_path)),
+        ("image/png", httpserver.url_for(image_path)),
     )
 
     post_twilio(sms_channel, params)
@@ -276,19 +247,12 @@ def test_a_bad_signature_is_401_and_records_nothing(sms_channel, post_twilio, kw
     assert not Contact.objects.exists()
 
 
-def test_a_body_changed_after_signing_is_401(
-    sms_channel, post_webhook, webhook_url, django_capture_on_commit_callbacks
-):
+def test_a_body_changed_after_signing_is_401(sms_channel, post_webhook, webhook_url):
     params = incoming("SM" + "88" * 16, "Original")
     signature = twilio_signature(AUTH_TOKEN, webhook_url(sms_channel), params)
-    tampered = urlencode({**params, "Body": "Changed"}).encode()
+    tampered = {**params, "Body": "Changed"}
 
-    response = post_webhook(
-        sms_channel,
-        tampered,
-        content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": signature},
-    )
+    response = post_form(post_webhook, sms_channel, tampered, signature=signature)
 
     assert response.status_code == 401
     assert not Message.objects.exists()

@@ -7,86 +7,44 @@ received, and what the message became from Twilio's documented answers.
 
 from __future__ import annotations
 
-import base64
 from datetime import timedelta
+from functools import partial
 from urllib.parse import parse_qsl
 
 import pytest
 from django.utils import timezone
 
 from messaging.services import deliver_message, send_message
+from tests.channels_app.providers.sms_support import (
+    CUSTOMER,
+    MESSAGES_PATH,
+    OUR_NUMBER,
+    SID,
+    basic_auth,
+    created,
+    twilio_channel,
+    twilio_error,
+)
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNT_SID = "AC" + "a1" * 16
-AUTH_TOKEN = "twilio-auth-token-1"
-FROM = "+14155550100"
-TO = "+14155552671"
 SERVICE_SID = "MG" + "b2" * 16
-MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-SID = "SM" + "c3" * 16
-
-
-def created(sid: str = SID, status: str = "queued", **extra) -> dict:
-    """Twilio's 201 answer: the new Message resource."""
-    return {
-        "account_sid": ACCOUNT_SID,
-        "api_version": "2010-04-01",
-        "body": "",
-        "date_created": "Thu, 24 Aug 2023 05:01:45 +0000",
-        "date_sent": None,
-        "date_updated": "Thu, 24 Aug 2023 05:01:45 +0000",
-        "direction": "outbound-api",
-        "error_code": None,
-        "error_message": None,
-        "from": FROM,
-        "messaging_service_sid": None,
-        "num_media": "0",
-        "num_segments": "1",
-        "price": None,
-        "price_unit": "USD",
-        "sid": sid,
-        "status": status,
-        "subresource_uris": {
-            "media": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media.json"
-        },
-        "to": TO,
-        "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
-        **extra,
-    }
-
-
-def twilio_error(code: int, message: str, status: int) -> dict:
-    return {
-        "code": code,
-        "message": message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    }
 
 
 @pytest.fixture
 def sms_channel(provider_channel, httpserver):
-    def make(**config):
-        return provider_channel(
-            "sms",
-            {
-                "accountSid": ACCOUNT_SID,
-                "authToken": AUTH_TOKEN,
-                "phoneNumber": FROM,
-                "apiBaseUrl": httpserver.url_for("/"),
-                **config,
-            },
-        )
-
-    return make
+    """Make an SMS channel on the stand-in; keyword arguments override its config."""
+    return partial(twilio_channel, provider_channel, httpserver)
 
 
-def deliver(workspace, channel, content, capture):
-    with capture(execute=True):
-        message = send_message(workspace=workspace, channel=channel, to=TO, content=content)
-    message.refresh_from_db()
-    return message
+@pytest.fixture
+def deliver(send_on_commit):
+    """Send `content` to the customer on `channel`; the delivery task runs on commit."""
+
+    def send(channel, content):
+        return send_on_commit(content, channel=channel, to=CUSTOMER)
+
+    return send
 
 
 def received_form(httpserver, index: int = 0) -> list[tuple[str, str]]:
@@ -94,29 +52,20 @@ def received_form(httpserver, index: int = 0) -> list[tuple[str, str]]:
     return parse_qsl(request.get_data(as_text=True), keep_blank_values=True)
 
 
-def basic_auth() -> str:
-    return "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-
-
 def test_text_is_posted_as_twilios_form_with_basic_auth(
-    workspace, sms_channel, httpserver, webhook_url, django_capture_on_commit_callbacks
+    deliver, sms_channel, httpserver, webhook_url
 ):
     channel = sms_channel()
     httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(created(), status=201)
 
-    message = deliver(
-        workspace,
-        channel,
-        {"type": "text", "text": "Your order shipped"},
-        django_capture_on_commit_callbacks,
-    )
+    message = deliver(channel, {"type": "text", "text": "Your order shipped"})
 
     request = httpserver.log[0][0]
     assert request.headers["Authorization"] == basic_auth()
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert received_form(httpserver) == [
-        ("To", TO),
-        ("From", FROM),
+        ("To", CUSTOMER),
+        ("From", OUR_NUMBER),
         ("Body", "Your order shipped"),
         ("StatusCallback", webhook_url(channel)),
     ]
@@ -151,13 +100,7 @@ def test_text_is_posted_as_twilios_form_with_basic_auth(
     ],
 )
 def test_media_goes_as_mms_with_the_caption_as_body(
-    workspace,
-    sms_channel,
-    httpserver,
-    webhook_url,
-    django_capture_on_commit_callbacks,
-    content,
-    expected,
+    deliver, sms_channel, httpserver, webhook_url, content, expected
 ):
     channel = sms_channel()
     sid = "MM" + "d4" * 16
@@ -165,11 +108,11 @@ def test_media_goes_as_mms_with_the_caption_as_body(
         created(sid, num_media="1"), status=201
     )
 
-    message = deliver(workspace, channel, content, django_capture_on_commit_callbacks)
+    message = deliver(channel, content)
 
     assert received_form(httpserver) == [
-        ("To", TO),
-        ("From", FROM),
+        ("To", CUSTOMER),
+        ("From", OUR_NUMBER),
         *expected,
         ("StatusCallback", webhook_url(channel)),
     ]
@@ -177,19 +120,17 @@ def test_media_goes_as_mms_with_the_caption_as_body(
 
 
 def test_a_messaging_service_sends_instead_of_the_number(
-    workspace, sms_channel, httpserver, webhook_url, django_capture_on_commit_callbacks
+    deliver, sms_channel, httpserver, webhook_url
 ):
     channel = sms_channel(messagingServiceSid=SERVICE_SID)
     httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
         created(status="accepted", messaging_service_sid=SERVICE_SID), status=201
     )
 
-    message = deliver(
-        workspace, channel, {"type": "text", "text": "Hi"}, django_capture_on_commit_callbacks
-    )
+    message = deliver(channel, {"type": "text", "text": "Hi"})
 
     assert received_form(httpserver) == [
-        ("To", TO),
+        ("To", CUSTOMER),
         ("MessagingServiceSid", SERVICE_SID),
         ("Body", "Hi"),
         ("StatusCallback", webhook_url(channel)),
@@ -207,16 +148,14 @@ def test_a_messaging_service_sends_instead_of_the_number(
     ],
 )
 def test_a_4xx_fails_the_message_with_twilios_code_and_message(
-    workspace, sms_channel, httpserver, django_capture_on_commit_callbacks, status, code, text
+    deliver, sms_channel, httpserver, status, code, text
 ):
     channel = sms_channel()
     httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
         twilio_error(code, text, status), status=status
     )
 
-    message = deliver(
-        workspace, channel, {"type": "text", "text": "Hi"}, django_capture_on_commit_callbacks
-    )
+    message = deliver(channel, {"type": "text", "text": "Hi"})
 
     assert len(httpserver.log) == 1  # never retried
     assert message.status == "failed"
@@ -225,17 +164,13 @@ def test_a_4xx_fails_the_message_with_twilios_code_and_message(
     assert message.provider_message_id is None
 
 
-def test_a_message_created_already_failed_is_failed(
-    workspace, sms_channel, httpserver, django_capture_on_commit_callbacks
-):
+def test_a_message_created_already_failed_is_failed(deliver, sms_channel, httpserver):
     channel = sms_channel()
     httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
         created(status="failed", error_code=30007, error_message=None), status=201
     )
 
-    message = deliver(
-        workspace, channel, {"type": "text", "text": "Hi"}, django_capture_on_commit_callbacks
-    )
+    message = deliver(channel, {"type": "text", "text": "Hi"})
 
     assert message.status == "failed"
     assert message.failure_code == "30007"
@@ -248,7 +183,7 @@ def test_429_is_retried_after_twilios_retry_after(workspace, sms_channel, httpse
         twilio_error(20429, "Too Many Requests", 429), status=429, headers={"Retry-After": "7"}
     )
     message = send_message(
-        workspace=workspace, channel=channel, to=TO, content={"type": "text", "text": "Hi"}
+        workspace=workspace, channel=channel, to=CUSTOMER, content={"type": "text", "text": "Hi"}
     )
 
     before = timezone.now()
@@ -276,7 +211,7 @@ def test_5xx_is_retried_with_backoff_then_sent(workspace, sms_channel, httpserve
         created(), status=201
     )
     message = send_message(
-        workspace=workspace, channel=channel, to=TO, content={"type": "text", "text": "Hi"}
+        workspace=workspace, channel=channel, to=CUSTOMER, content={"type": "text", "text": "Hi"}
     )
 
     first = deliver_message(message_pk=message.pk)
@@ -291,19 +226,11 @@ def test_5xx_is_retried_with_backoff_then_sent(workspace, sms_channel, httpserve
     assert [h["status"] for h in message.status_history] == ["pending", "sent"]
 
 
-def test_an_unreachable_twilio_is_retried(workspace, provider_channel):
-    channel = provider_channel(
-        "sms",
-        {
-            "accountSid": ACCOUNT_SID,
-            "authToken": AUTH_TOKEN,
-            "phoneNumber": FROM,
-            # Nothing listens on port 9 (discard) here.
-            "apiBaseUrl": "http://127.0.0.1:9",
-        },
-    )
+def test_an_unreachable_twilio_is_retried(workspace, sms_channel):
+    # Nothing listens on port 9 (discard) here.
+    channel = sms_channel(apiBaseUrl="http://127.0.0.1:9")
     message = send_message(
-        workspace=workspace, channel=channel, to=TO, content={"type": "text", "text": "Hi"}
+        workspace=workspace, channel=channel, to=CUSTOMER, content={"type": "text", "text": "Hi"}
     )
 
     result = deliver_message(message_pk=message.pk)

@@ -1,7 +1,7 @@
 """Twilio's X-Twilio-Signature, checked against Twilio's documented example.
 
-`twilio_signature` is this test suite's own implementation of the
-documented algorithm (https://www.twilio.com/docs/usage/security#validating-requests),
+`twilio_signature` (in sms_support) is this test suite's own implementation
+of the documented algorithm (https://www.twilio.com/docs/usage/security#validating-requests),
 written apart from the provider's; the other SMS tests sign their webhooks
 with it. It reproduces Twilio's published example before anything trusts it.
 """
@@ -17,6 +17,7 @@ import pytest
 
 from channels_app.providers.base import InboundRequest
 from channels_app.providers.sms.provider import TwilioSmsProvider
+from tests.channels_app.providers.sms_support import twilio_signature
 
 # Twilio's documented example: Auth Token, URL, POST parameters and signature.
 DOC_TOKEN = "12345"
@@ -29,15 +30,6 @@ DOC_PARAMS = {
     "To": "+18005551212",
 }
 DOC_SIGNATURE = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
-
-
-def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
-    """URL, then each POST parameter's name and value sorted by name; HMAC-SHA1; Base64."""
-    payload = url
-    for name in sorted(params):
-        payload += name + params[name]
-    mac = hmac.new(auth_token.encode("utf-8"), payload.encode("utf-8"), hashlib.sha1)
-    return base64.b64encode(mac.digest()).decode("ascii")
 
 
 def _request(url: str, params: dict[str, str], signature: str | None) -> InboundRequest:

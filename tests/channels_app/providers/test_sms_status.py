@@ -7,47 +7,39 @@ sid Twilio answered); then the callbacks Twilio would post to the
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import pytest
 
 from messaging.models import EarlyStatusReport, Message
 from messaging.services import deliver_message, send_message
-from tests.channels_app.providers.test_sms_send import (
+from tests.channels_app.providers.sms_support import (
     ACCOUNT_SID,
-    AUTH_TOKEN,
-    FROM,
+    CUSTOMER,
+    EMPTY_TWIML,
     MESSAGES_PATH,
+    OUR_NUMBER,
     SID,
-    TO,
     created,
+    post_form,
+    twilio_channel,
 )
-from tests.channels_app.providers.test_sms_signature import twilio_signature
 
 pytestmark = pytest.mark.django_db
-
-EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 @pytest.fixture
 def sms_channel(provider_channel, httpserver):
     httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(created(), status=201)
-    return provider_channel(
-        "sms",
-        {
-            "accountSid": ACCOUNT_SID,
-            "authToken": AUTH_TOKEN,
-            "phoneNumber": FROM,
-            "apiBaseUrl": httpserver.url_for("/"),
-        },
-    )
+    return twilio_channel(provider_channel, httpserver)
 
 
 @pytest.fixture
 def queued(workspace, sms_channel) -> Message:
     """A message queued for sending, not yet handed to Twilio."""
     return send_message(
-        workspace=workspace, channel=sms_channel, to=TO, content={"type": "text", "text": "Hi"}
+        workspace=workspace,
+        channel=sms_channel,
+        to=CUSTOMER,
+        content={"type": "text", "text": "Hi"},
     )
 
 
@@ -60,7 +52,7 @@ def sent(queued) -> Message:
 
 
 @pytest.fixture
-def callback(post_webhook, webhook_url, sms_channel):
+def callback(post_webhook, sms_channel):
     """Post Twilio's status callback for SID, as documented, signed."""
 
     def post(status: str, **extra: str):
@@ -68,21 +60,14 @@ def callback(post_webhook, webhook_url, sms_channel):
             "SmsSid": SID,
             "SmsStatus": status,
             "MessageStatus": status,
-            "To": TO,
+            "To": CUSTOMER,
             "MessageSid": SID,
             "AccountSid": ACCOUNT_SID,
-            "From": FROM,
+            "From": OUR_NUMBER,
             "ApiVersion": "2010-04-01",
             **extra,
         }
-        response = post_webhook(
-            sms_channel,
-            urlencode(params).encode(),
-            content_type="application/x-www-form-urlencoded",
-            headers={
-                "X-Twilio-Signature": twilio_signature(AUTH_TOKEN, webhook_url(sms_channel), params)
-            },
-        )
+        response = post_form(post_webhook, sms_channel, params)
         assert response.status_code == 200
         assert response.content == EMPTY_TWIML
         return response

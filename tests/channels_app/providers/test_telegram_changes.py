@@ -16,58 +16,25 @@ from channels_app.providers.base import OutboundReaction
 from channels_app.providers.telegram.provider import TelegramProvider
 from messaging.errors import DeleteWindowExpired, EditWindowExpired
 from messaging.models import Message, Reaction
-from messaging.services import delete_message, edit_message, send_message
+from messaging.services import delete_message, edit_message
 from messaging.services.reactions import react_to_message
+from tests.channels_app.providers.telegram_outbound_support import TEXT, answer
 from tests.channels_app.providers.telegram_support import (
     CHAT_ID,
     error,
-    method_path,
     ok,
     requests_to,
     sent_message,
     telegram_channel,
 )
 
-TEXT = {"type": "text", "text": "Your order has shipped."}
-
 
 @pytest.fixture
-def tg(provider_channel, httpserver):
-    return telegram_channel(provider_channel, httpserver)
-
-
-@pytest.fixture
-def send(workspace, tg, django_capture_on_commit_callbacks):
-    """Send `content` to the customer's chat and deliver it on commit."""
-
-    def go(content, **kwargs) -> Message:
-        with django_capture_on_commit_callbacks(execute=True):
-            message = send_message(
-                workspace=workspace,
-                channel=tg,
-                to=kwargs.pop("to", str(CHAT_ID)),
-                content=content,
-                **kwargs,
-            )
-        message.refresh_from_db()
-        return message
-
-    return go
-
-
-def answer(httpserver, method: str, body: dict, status: int = 200, **kwargs) -> None:
-    httpserver.expect_request(method_path(method), method="POST").respond_with_json(
-        body, status=status, **kwargs
-    )
-
-
-# --- Edits, deletes, reactions ----------------------------------------------------------
-
-
-@pytest.fixture
-def sent(httpserver, send):
+def sent(httpserver, provider_channel, send_on_commit):
+    """A text sent to the customer's chat, which the stand-in answered as message 42."""
+    tg = telegram_channel(provider_channel, httpserver)
     answer(httpserver, "sendMessage", ok(sent_message(42)))
-    message = send(TEXT)
+    message = send_on_commit(TEXT, channel=tg, to=str(CHAT_ID))
     assert message.provider_message_id == f"{CHAT_ID}:42"
     return message
 

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import socket
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
-from messaging.models import Message
 from messaging.services import deliver_message, receive_message, send_message
+from tests.channels_app.providers.telegram_outbound_support import TEXT, answer
 from tests.channels_app.providers.telegram_support import (
     BOT_TOKEN,
     CHAT_ID,
     error,
-    method_path,
     ok,
     requests_to,
     sent_message,
     telegram_channel,
 )
-
-TEXT = {"type": "text", "text": "Your order has shipped."}
 
 
 @pytest.fixture
@@ -34,28 +32,9 @@ def tg(provider_channel, httpserver):
 
 
 @pytest.fixture
-def send(workspace, tg, django_capture_on_commit_callbacks):
-    """Send `content` to the customer's chat and deliver it on commit."""
-
-    def go(content, **kwargs) -> Message:
-        with django_capture_on_commit_callbacks(execute=True):
-            message = send_message(
-                workspace=workspace,
-                channel=tg,
-                to=kwargs.pop("to", str(CHAT_ID)),
-                content=content,
-                **kwargs,
-            )
-        message.refresh_from_db()
-        return message
-
-    return go
-
-
-def answer(httpserver, method: str, body: dict, status: int = 200, **kwargs) -> None:
-    httpserver.expect_request(method_path(method), method="POST").respond_with_json(
-        body, status=status, **kwargs
-    )
+def send(send_on_commit, tg):
+    """Send `content` to the customer's chat (or `to=`) and deliver it on commit."""
+    return partial(send_on_commit, channel=tg, to=str(CHAT_ID))
 
 
 # --- Sending each content type ------------------------------------------------------

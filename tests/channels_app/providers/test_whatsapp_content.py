@@ -27,6 +27,37 @@ def channel(provider_channel, httpserver):
     return window_open_channel(provider_channel, httpserver)
 
 
+def reply_buttons(text: str, *buttons: tuple[str, str]) -> dict:
+    """The expected interactive message with a reply button per (id, title)."""
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": text},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": key, "title": title}}
+                    for key, title in buttons
+                ]
+            },
+        },
+    }
+
+
+def template_body() -> dict:
+    """A template's body component; it goes out exactly as given."""
+    return {
+        "type": "body",
+        "parameters": [
+            {"type": "text", "text": "Ana"},
+            {
+                "type": "currency",
+                "currency": {"fallback_value": "R$ 10,00", "code": "BRL", "amount_1000": 10000},
+            },
+        ],
+    }
+
+
 CONTENT_CASES = [
     pytest.param(
         {"type": "text", "text": "Your order has shipped."},
@@ -104,20 +135,8 @@ CONTENT_CASES = [
                 {"type": "reply", "id": "no", "title": "No, I still need help"},
             ],
         },
-        {
-            "type": "interactive",
-            "interactive": {
-                "type": "button",
-                "body": {"text": "Did this solve it?"},
-                "action": {
-                    "buttons": [
-                        {"type": "reply", "reply": {"id": "yes", "title": "Yes"}},
-                        # 21 characters: cut to WhatsApp's 20.
-                        {"type": "reply", "reply": {"id": "no", "title": "No, I still need he…"}},
-                    ]
-                },
-            },
-        },
+        # "No, I still need help" is 21 characters: cut to WhatsApp's 20.
+        reply_buttons("Did this solve it?", ("yes", "Yes"), ("no", "No, I still need he…")),
         id="reply-buttons",
     ),
     pytest.param(
@@ -173,19 +192,7 @@ CONTENT_CASES = [
             "text": "Rate us",
             "quickReplies": [{"id": "good", "title": "Good"}, {"id": "bad", "title": "Bad"}],
         },
-        {
-            "type": "interactive",
-            "interactive": {
-                "type": "button",
-                "body": {"text": "Rate us"},
-                "action": {
-                    "buttons": [
-                        {"type": "reply", "reply": {"id": "good", "title": "Good"}},
-                        {"type": "reply", "reply": {"id": "bad", "title": "Bad"}},
-                    ]
-                },
-            },
-        },
+        reply_buttons("Rate us", ("good", "Good"), ("bad", "Bad")),
         id="quick-replies",
     ),
     pytest.param(
@@ -201,20 +208,7 @@ CONTENT_CASES = [
                             {"type": "image", "image": {"url": "https://cdn.example/h.png"}}
                         ],
                     },
-                    {
-                        "type": "body",
-                        "parameters": [
-                            {"type": "text", "text": "Ana"},
-                            {
-                                "type": "currency",
-                                "currency": {
-                                    "fallback_value": "R$ 10,00",
-                                    "code": "BRL",
-                                    "amount_1000": 10000,
-                                },
-                            },
-                        ],
-                    },
+                    template_body(),
                     {"type": "footer", "parameters": []},
                     {"type": "button", "parameters": [{"type": "payload", "payload": "TRACK"}]},
                     {
@@ -238,20 +232,7 @@ CONTENT_CASES = [
                             {"type": "image", "image": {"link": "https://cdn.example/h.png"}}
                         ],
                     },
-                    {
-                        "type": "body",
-                        "parameters": [
-                            {"type": "text", "text": "Ana"},
-                            {
-                                "type": "currency",
-                                "currency": {
-                                    "fallback_value": "R$ 10,00",
-                                    "code": "BRL",
-                                    "amount_1000": 10000,
-                                },
-                            },
-                        ],
-                    },
+                    template_body(),
                     {
                         "type": "button",
                         "sub_type": "quick_reply",

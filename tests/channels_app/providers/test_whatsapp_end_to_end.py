@@ -13,16 +13,17 @@ import time
 import pytest
 
 from inbox.services import create_api_key
-from messaging.services import receive_message, send_message
+from messaging.services import send_message
 from tests.channels_app.providers.whatsapp_support import (
     ACCESS_TOKEN,
     CUSTOMER,
     MESSAGES_PATH,
+    answer_sends,
+    customer_wrote,
     inbound,
     last_json,
     notification,
     post_signed,
-    sent_response,
     status,
     whatsapp_channel,
 )
@@ -39,13 +40,8 @@ def test_send_statuses_and_reply_round_trip_through_the_api(
     channel = whatsapp_channel(provider_channel, httpserver)
     _, raw_key = create_api_key(workspace=channel.workspace, name="e2e")
     api = Api(raw_key)
-    first = receive_message(
-        channel=channel,
-        sender=f"+{CUSTOMER}",
-        content={"type": "text", "text": "Where is my order?"},
-        provider_message_id="wamid.question",
-    ).message
-    httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(sent_response(WAMID))
+    first = customer_wrote(channel, "Where is my order?", provider_message_id="wamid.question")
+    answer_sends(httpserver, WAMID)
 
     # 1. Send: the stand-in receives the exact Cloud API request.
     with django_capture_on_commit_callbacks(execute=True):

@@ -6,17 +6,16 @@ import pytest
 
 from channels_app.models import Channel
 from channels_app.services import check_channel
-from messaging.services import receive_message
 from messaging.services.reactions import react_to_message
 from tests.channels_app.providers.whatsapp_support import (
     ACCESS_TOKEN,
     API_PREFIX,
     CUSTOMER,
-    MESSAGES_PATH,
     PHONE_NUMBER_ID,
+    answer_sends,
+    customer_wrote,
     graph_error,
     last_json,
-    sent_response,
     whatsapp_channel,
 )
 
@@ -31,15 +30,8 @@ def channel(provider_channel, httpserver):
 def test_an_agents_reaction_and_its_removal_reach_whatsapp(
     channel, agent, httpserver, django_capture_on_commit_callbacks
 ):
-    message = receive_message(
-        channel=channel,
-        sender=f"+{CUSTOMER}",
-        content={"type": "text", "text": "Thanks!"},
-        provider_message_id="wamid.thanks",
-    ).message
-    httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
-        sent_response("wamid.reaction")
-    )
+    message = customer_wrote(channel, "Thanks!", provider_message_id="wamid.thanks")
+    answer_sends(httpserver, "wamid.reaction")
 
     with django_capture_on_commit_callbacks(execute=True):
         react_to_message(message=message, reaction="👍", actor_user=agent)

@@ -17,14 +17,16 @@ from django.utils import timezone
 
 from messaging.errors import OutsideMessageWindow
 from messaging.models import Message
-from messaging.services import deliver_message, receive_message, send_message
+from messaging.services import send_message
 from tests.channels_app.providers.whatsapp_support import (
     ACCESS_TOKEN,
     CUSTOMER,
     MESSAGES_PATH,
     answer_sends,
+    customer_wrote,
     graph_error,
     last_json,
+    send_and_attempt,
     send_and_deliver,
     whatsapp_channel,
     window_open_channel,
@@ -122,12 +124,8 @@ def test_throttling_is_retried_later(channel, httpserver, status, headers, retry
         status=status,
         headers=headers,
     )
-    message = send_message(
-        workspace=channel.workspace, channel=channel, to=TO, content={"type": "text", "text": "Hi"}
-    )
     before = timezone.now()
-    result = deliver_message(message_pk=message.pk)
-    message.refresh_from_db()
+    message, result = send_and_attempt(channel, {"type": "text", "text": "Hi"})
 
     assert result.retryable and result.error_code == "130429"
     assert result.retry_after_seconds == retry_after
@@ -143,11 +141,7 @@ def test_a_server_error_is_retried(channel, httpserver):
     httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_data(
         "Service Unavailable", status=503
     )
-    message = send_message(
-        workspace=channel.workspace, channel=channel, to=TO, content={"type": "text", "text": "Hi"}
-    )
-    result = deliver_message(message_pk=message.pk)
-    message.refresh_from_db()
+    message, result = send_and_attempt(channel, {"type": "text", "text": "Hi"})
 
     assert result.retryable
     assert message.status == "pending"
@@ -158,12 +152,8 @@ def test_a_server_error_is_retried(channel, httpserver):
 
 def test_an_unreachable_api_is_retried(provider_channel, httpserver):
     channel = whatsapp_channel(provider_channel, httpserver, apiBaseUrl="http://127.0.0.1:9/v21.0")
-    receive_message(channel=channel, sender=TO, content={"type": "text", "text": "Hi"})
-    message = send_message(
-        workspace=channel.workspace, channel=channel, to=TO, content={"type": "text", "text": "Hi"}
-    )
-    result = deliver_message(message_pk=message.pk)
-    message.refresh_from_db()
+    customer_wrote(channel)
+    message, result = send_and_attempt(channel, {"type": "text", "text": "Hi"})
 
     assert result.retryable
     assert message.status == "pending"
@@ -175,12 +165,8 @@ def test_an_unreachable_api_is_retried(provider_channel, httpserver):
 
 def test_outside_the_window_only_a_template_goes_out(provider_channel, httpserver):
     channel = whatsapp_channel(provider_channel, httpserver)
-    receive_message(
-        channel=channel,
-        sender=TO,
-        content={"type": "text", "text": "Hi"},
-        provider_message_id="wamid.old",
-        received_at=timezone.now() - timedelta(hours=25),
+    customer_wrote(
+        channel, provider_message_id="wamid.old", received_at=timezone.now() - timedelta(hours=25)
     )
     answer_sends(httpserver, "wamid.template-1")
 

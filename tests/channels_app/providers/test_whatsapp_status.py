@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from inbox.timefmt import iso
-from messaging.models import Message
-from messaging.services import deliver_message, receive_message, send_message
 from tests.channels_app.providers.whatsapp_support import (
-    CUSTOMER,
-    MESSAGES_PATH,
+    answer_sends,
+    customer_wrote,
     notification,
     post_signed,
-    sent_response,
+    send_and_deliver,
     status,
     whatsapp_channel,
 )
@@ -33,16 +31,9 @@ def _at(timestamp: int) -> str:
 def sent(provider_channel, httpserver):
     """A message delivered to the stand-in, which answered with WAMID."""
     channel = whatsapp_channel(provider_channel, httpserver)
-    receive_message(channel=channel, sender=f"+{CUSTOMER}", content={"type": "text", "text": "Hi"})
-    httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(sent_response(WAMID))
-    message = send_message(
-        workspace=channel.workspace,
-        channel=channel,
-        to=f"+{CUSTOMER}",
-        content={"type": "text", "text": "On its way"},
-    )
-    deliver_message(message_pk=message.pk)
-    message.refresh_from_db()
+    customer_wrote(channel)
+    answer_sends(httpserver, WAMID)
+    message = send_and_deliver(channel, {"type": "text", "text": "On its way"})
     assert message.status == "sent"
     return message
 
@@ -141,17 +132,10 @@ def test_a_status_before_the_send_answer_is_kept_until_the_id_is_known(
     provider_channel, httpserver, post_webhook
 ):
     channel = whatsapp_channel(provider_channel, httpserver)
-    receive_message(channel=channel, sender=f"+{CUSTOMER}", content={"type": "text", "text": "Hi"})
+    customer_wrote(channel)
     # WhatsApp's `delivered` can overtake its own answer to the send.
     _post_statuses(post_webhook, channel, status(WAMID, "delivered", int(time.time())))
-    httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(sent_response(WAMID))
-    message = send_message(
-        workspace=channel.workspace,
-        channel=channel,
-        to=f"+{CUSTOMER}",
-        content={"type": "text", "text": "Fast"},
-    )
-    deliver_message(message_pk=message.pk)
+    answer_sends(httpserver, WAMID)
+    message = send_and_deliver(channel, {"type": "text", "text": "Fast"})
 
-    message = Message.objects.get(pk=message.pk)
     assert message.status == "delivered"

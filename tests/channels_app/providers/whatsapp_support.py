@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from channels_app.models import Channel
+from channels_app.providers.base import SendResult
 from messaging.models import Message
 from messaging.services import deliver_message, receive_message, send_message
 
@@ -50,23 +51,32 @@ def window_open_channel(provider_channel, httpserver, **config: Any) -> Channel:
     The 24-hour customer service window is open, so free-form sends are allowed.
     """
     channel = whatsapp_channel(provider_channel, httpserver, **config)
-    receive_message(
-        channel=channel,
-        sender=f"+{CUSTOMER}",
-        content={"type": "text", "text": "Hi"},
-        provider_message_id="wamid.customer-hi",
-    )
+    customer_wrote(channel, provider_message_id="wamid.customer-hi")
     return channel
+
+
+def customer_wrote(channel: Channel, text: str = "Hi", **kwargs: Any) -> Message:
+    """The customer's text message on `channel` (`receive_message` keyword arguments)."""
+    return receive_message(
+        channel=channel, sender=f"+{CUSTOMER}", content={"type": "text", "text": text}, **kwargs
+    ).message
+
+
+def send_and_attempt(
+    channel: Channel, content: dict, **kwargs: Any
+) -> tuple[Message, SendResult | None]:
+    """`send_message` to the customer, then one delivery attempt: the Message after, the result."""
+    message = send_message(
+        workspace=channel.workspace, channel=channel, to=f"+{CUSTOMER}", content=content, **kwargs
+    )
+    result = deliver_message(message_pk=message.pk)
+    message.refresh_from_db()
+    return message, result
 
 
 def send_and_deliver(channel: Channel, content: dict, **kwargs: Any) -> Message:
     """`send_message` to the customer, then one delivery attempt; the Message after it."""
-    message = send_message(
-        workspace=channel.workspace, channel=channel, to=f"+{CUSTOMER}", content=content, **kwargs
-    )
-    deliver_message(message_pk=message.pk)
-    message.refresh_from_db()
-    return message
+    return send_and_attempt(channel, content, **kwargs)[0]
 
 
 def answer_sends(httpserver, wamid: str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI4") -> None:
