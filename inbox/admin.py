@@ -42,9 +42,15 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from channels_app.models import Channel
+from inbox.canned_services import (
+    create_canned_response,
+    delete_canned_response,
+    update_canned_response,
+)
 from inbox.errors import DomainError
 from inbox.models import (
     ApiKey,
+    CannedResponse,
     IdempotencyRecord,
     LoginThrottle,
     Membership,
@@ -796,3 +802,64 @@ class LoginThrottleAdmin(ReadOnlyAdmin):
     search_fields = ("email",)
     ordering = ("-last_attempt_at",)
     fields = ("email", "failures", "last_attempt_at", "locked_until")
+
+
+# --- Canned responses -----------------------------------------------------------------
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(ServiceAdmin):
+    """Saved replies, written by `inbox.canned_services` like on the inbox's settings page."""
+
+    list_display = ("shortcut_label", "title", "workspace", "created_by", "updated_at")
+    list_select_related = ("workspace", "created_by")
+    list_filter = ("workspace",)
+    search_fields = ("shortcut", "title", "text", "workspace__name", "workspace__slug")
+    autocomplete_fields = ("workspace",)
+    ordering = ("workspace__name", "shortcut")
+    readonly_fields = ("public_id", "created_by", "created_at", "updated_at")
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Iterable[str]:
+        if obj is None:
+            return ("workspace", "shortcut", "title", "text")
+        return ("workspace", "shortcut", "title", "text", *self.readonly_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Iterable[str]:
+        # A shortcut belongs to its workspace for good; moving it is a new one.
+        return (*self.readonly_fields, "workspace") if obj is not None else self.readonly_fields
+
+    @admin.display(description="Shortcut", ordering="shortcut")
+    def shortcut_label(self, obj: CannedResponse) -> str:
+        return f"/{obj.shortcut}"
+
+    def save_model(
+        self, request: HttpRequest, obj: CannedResponse, form: forms.ModelForm, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if change:
+            # The form has already copied its values onto `obj`; the service
+            # compares against the stored row.
+            stored = CannedResponse.objects.select_related("workspace").get(pk=obj.pk)
+            saved = update_canned_response(
+                canned=stored, shortcut=data["shortcut"], title=data["title"], text=data["text"]
+            )
+        else:
+            saved = create_canned_response(
+                workspace=data["workspace"],
+                shortcut=data["shortcut"],
+                title=data["title"],
+                text=data["text"],
+                created_by=request.user,
+            )
+        adopt(obj, saved)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # A service deletes these (see ServiceAdmin): the usual permission applies.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: CannedResponse) -> None:
+        delete_canned_response(canned=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for canned in queryset:
+            delete_canned_response(canned=canned)

@@ -247,3 +247,36 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email}: {self.failures} failures"
+
+
+class CannedResponse(models.Model):
+    """A saved reply agents insert in the composer by typing `/shortcut`.
+
+    Written only by `inbox.canned_services`; workspace admins manage them (on
+    the inbox's settings page or in the Django admin), every member uses them.
+    """
+
+    public_id = PublicIdField(prefix="canned")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="canned_responses"
+    )
+    shortcut = models.CharField(max_length=32)
+    title = models.CharField(max_length=120)
+    text = models.TextField(max_length=4096)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["shortcut", "id"]
+        constraints = [
+            # Also the index behind the composer's prefix search on the shortcut.
+            models.UniqueConstraint(
+                fields=["workspace", "shortcut"], name="canned_unique_shortcut"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

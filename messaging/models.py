@@ -474,6 +474,13 @@ class OutboxEvent(models.Model):
             ),
             # Live-update catch-up: a workspace's events after a given id.
             models.Index(fields=["workspace", "id"], name="outbox_ws_id"),
+            # A conversation's history: the inbox thread's system events and
+            # its participants, without scanning the workspace's whole outbox.
+            models.Index(
+                fields=["conversation_public_id", "created_at"],
+                condition=~Q(conversation_public_id=""),
+                name="outbox_conversation",
+            ),
         ]
 
     def __str__(self) -> str:

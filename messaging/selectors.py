@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.utils.dateparse import parse_datetime
 
@@ -369,15 +369,25 @@ def inbox_conversations(workspace: Workspace, filters: InboxFilters) -> QuerySet
     text = filters.q.strip()
     if text:
         # Message text through the shared search (full-text GIN index on
-        # PostgreSQL), as a subquery of the list query.
+        # PostgreSQL), as a correlated EXISTS inside the list query. Not
+        # `pk IN (subquery)`: under the OR, PostgreSQL can only hash an IN
+        # list that fits work_mem, and a common word's matches (~290,000 of
+        # 1M messages for "order" in bench/inbox_pages.py) do not, so it
+        # rescanned the materialised list once per conversation: minutes per
+        # search. EXISTS gives the planner both shapes: a hashed set of a rare
+        # word's few matches (through `msg_text_search`), or a probe of each
+        # conversation's own messages that stops at the first match.
         matching = search_messages(
-            Message.objects.filter(workspace=workspace, deleted_at__isnull=True), text
-        ).values("conversation_id")
+            Message.objects.filter(
+                workspace=workspace, conversation=OuterRef("pk"), deleted_at__isnull=True
+            ),
+            text,
+        )
         queryset = queryset.filter(
             Q(contact__name__icontains=text)
             | Q(contact__phone__icontains=text)
             | Q(contact__email__icontains=text)
-            | Q(pk__in=matching)
+            | Exists(matching)
         )
     if filters.sort == "waiting":
         queryset = queryset.filter(last_message__direction=Message.Direction.INBOUND)
@@ -521,3 +531,132 @@ def decode_inbox_cursor(sort: str, cursor: str) -> list[Any] | None:
     if decoded[-1] is None:
         return None
     return decoded
+
+
+# --- Agent inbox: the conversation page -------------------------------------------------
+
+# The conversation events the thread shows between its messages. A
+# `conversation.updated` counts only for the lifecycle changes its `meta.change`
+# names; the others (priority, tags, read) change no timeline.
+TIMELINE_EVENTS = (
+    "conversation.created",
+    "conversation.assigned",
+    "conversation.transferred",
+    "conversation.closed",
+    "conversation.reopened",
+)
+TIMELINE_UPDATE_CHANGES = ("snoozed", "unsnoozed", "status")
+
+
+def inbox_thread_messages(conversation: Conversation) -> QuerySet[Message]:
+    """A conversation's messages as the inbox thread renders them, deleted ones included.
+
+    Unlike the API's thread (`messages_for`), a deleted message keeps its
+    place, rendered as a "This message was deleted" marker. The sender agent
+    and the replied-to message are joined; attachments and live reactions
+    come in one prefetch query each.
+    """
+    return (
+        Message.objects.filter(workspace_id=conversation.workspace_id, conversation=conversation)
+        .select_related("sender_user", "reply_to")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id")),
+            Prefetch(
+                "reactions",
+                queryset=Reaction.objects.filter(removed_at__isnull=True).order_by(
+                    "created_at", "id"
+                ),
+            ),
+        )
+    )
+
+
+def inbox_thread_page(
+    conversation: Conversation,
+    *,
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+    after: tuple[datetime, int] | None = None,
+) -> tuple[list[Message], bool]:
+    """A keyset page of the inbox thread on (created_at, id), oldest first.
+
+    With `after`, the messages that follow that key (catching up after a
+    dropped connection); otherwise the newest `limit` messages before
+    `before` (or the newest of all). Answers the rows and whether more lie
+    beyond them in the direction walked. Three queries (rows, attachments,
+    reactions) whatever the page size.
+    """
+    base = inbox_thread_messages(conversation)
+    if after is not None:
+        at, pk = after
+        base = base.filter(created_at__gte=at).filter(
+            Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk)
+        )
+        rows = list(base.order_by("created_at", "id")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    if before is not None:
+        at, pk = before
+        base = base.filter(created_at__lte=at).filter(
+            Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk)
+        )
+    rows = list(base.order_by("-created_at", "-id")[: limit + 1])
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+def get_thread_message_for(conversation: Conversation, public_id: str) -> Message:
+    """One message of this conversation (deleted ones too), as the thread renders it.
+
+    A message of another conversation or workspace is the same NotFound as a
+    missing one.
+    """
+    message = inbox_thread_messages(conversation).filter(public_id=public_id).first()
+    if message is None:
+        raise MessageNotFound(f"Message {public_id} does not exist.")
+    return message
+
+
+def conversation_timeline_events(
+    conversation: Conversation,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[OutboxEvent]:
+    """The conversation's lifecycle events (assigned, closed, snoozed...) in a time window.
+
+    `since` is inclusive and `until` exclusive, so consecutive thread pages
+    split the events between them without repeating one. One query on the
+    `outbox_conversation` index, in the order they happened.
+    """
+    events = OutboxEvent.objects.filter(
+        conversation_public_id=conversation.public_id,
+        workspace_id=conversation.workspace_id,
+    ).filter(
+        Q(event__in=TIMELINE_EVENTS)
+        | Q(event="conversation.updated", data__meta__change__in=TIMELINE_UPDATE_CHANGES)
+    )
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lt=until)
+    return list(events.order_by("created_at", "id"))
+
+
+def contact_identifiers(contact: Contact) -> list[ContactIdentifier]:
+    """The contact's address on each channel type, by type then value: one query."""
+    return list(ContactIdentifier.objects.filter(contact=contact).order_by("channel_type", "value"))
+
+
+def contact_conversations(contact: Contact, *, limit: int, exclude: str = "") -> list[Conversation]:
+    """The contact's most recent conversations, newest activity first: one query.
+
+    For the inbox's contact sidebar (links, status, last activity); `exclude`
+    is the public id of the conversation the sidebar sits next to.
+    """
+    queryset = Conversation.objects.filter(workspace_id=contact.workspace_id, contact=contact)
+    if exclude:
+        queryset = queryset.exclude(public_id=exclude)
+    return list(
+        queryset.select_related("channel").order_by(
+            F("last_message_at").desc(nulls_last=True), "-id"
+        )[:limit]
+    )

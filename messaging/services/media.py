@@ -205,6 +205,26 @@ def _check_mime(media_type: str, sniffed: str | None, filename: str, declared: s
     return sniffed
 
 
+def guess_media_type(file: IO[bytes], filename: str, size: int) -> str:
+    """The upload `type` a file's bytes make it, for callers that do not ask (the inbox).
+
+    The API's clients name the type; the inbox composer takes whatever file
+    the agent drops. Unknown or over-large files answer `document`, the most
+    permissive type, so `create_media_upload` refuses them with its own
+    message rather than this function inventing another.
+    """
+    if size <= 0 or size > MEDIA_RULES["document"].max_bytes:
+        return "document"
+    file.seek(0)
+    mime = _sniff(file)
+    if mime == "text/plain" and filename.lower().endswith(".csv"):
+        mime = "text/csv"
+    for media_type, rule in MEDIA_RULES.items():
+        if mime in rule.mime_types:
+            return media_type
+    return "document"
+
+
 def create_media_upload(
     *,
     workspace: Workspace,

@@ -289,7 +289,11 @@ def send_message(
             )
             attach_uploads(message=message)
             _bump_conversation_counters(conversation, message, inbound=False)
-            if not is_private:
+            if is_private:
+                # A note is complete once saved: other agents' pages (and
+                # integrations) learn of it now, as of any sent message.
+                _message_event(_load(message.pk), "message.sent")
+            else:
                 pk = message.pk
                 delay = (scheduled_at - now).total_seconds() if scheduled_at else None
                 # Near-term schedules ride the broker's countdown; later ones

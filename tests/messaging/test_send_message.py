@@ -186,9 +186,17 @@ def test_private_notes_are_never_delivered(
             is_private=True,
             sender_user=agent,
         )
-    assert callbacks == []
+    # No delivery task: only the event's on-commit hooks (webhooks, live pages).
+    assert {c.__name__ for c in callbacks} <= {
+        "dispatch_outbox_after_commit",
+        "notify_live_streams",
+    }
     assert note.is_private and note.provider_message_id is None
     assert deliver_message(message_pk=note.pk) is None
+    # Other agents learn of the note at once; it is never handed to a provider.
+    event = OutboxEvent.objects.get(event="message.sent")
+    assert event.data["id"] == note.public_id
+    assert event.data["attributes"]["isPrivate"] is True
 
 
 def test_a_misconfigured_channel_fails_the_message_and_retry_requeues(
